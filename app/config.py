@@ -1,0 +1,80 @@
+"""Settings, read once from the environment (SPEC §5)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+Env = Literal["dev", "test", "prod"]
+
+DEV_ADMIN_TOKEN = "dev-admin-token"  # noqa: S105 - documented development default
+_MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(Exception):
+    """The environment does not describe a service that may start."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str = "sqlite:///ecard.db"
+    env: Env = "dev"
+    admin_token: str = DEV_ADMIN_TOKEN
+    keys_dir: Path = Path("keys")
+    issuer: str = "http://127.0.0.1:8000"
+    face_workers: int = 0  # 0 = one worker per core
+    face_match_threshold: float = 0.45
+    face_audit_frames: bool = False
+    sweep_interval_seconds: float = 3600.0
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env == "dev"
+
+    @property
+    def sqlite_path(self) -> Path:
+        """Path of the SQLite file named by `database_url`."""
+        prefix = "sqlite:///"
+        if not self.database_url.startswith(prefix):
+            raise ConfigError(f"not an SQLite URL: {self.database_url!r}")
+        return Path(self.database_url[len(prefix) :])
+
+    def check(self) -> None:
+        """Refuse settings that would be unsafe in production."""
+        if self.env != "prod":
+            return
+        if self.admin_token == DEV_ADMIN_TOKEN or len(self.admin_token) < _MIN_SECRET_LENGTH:
+            raise ConfigError(
+                f"ECARD_ADMIN_TOKEN must be set to a secret of at least {_MIN_SECRET_LENGTH} "
+                "characters when ECARD_ENV=prod"
+            )
+        if not self.issuer.startswith("https://"):
+            raise ConfigError("ECARD_ISSUER must be an https:// URL when ECARD_ENV=prod")
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Build settings from `ECARD_*` variables; unknown values raise ConfigError."""
+    env = os.environ if environ is None else environ
+    raw: dict[str, object] = {}
+    names = {
+        "ECARD_DATABASE_URL": "database_url",
+        "ECARD_ENV": "env",
+        "ECARD_ADMIN_TOKEN": "admin_token",
+        "ECARD_KEYS_DIR": "keys_dir",
+        "ECARD_ISSUER": "issuer",
+        "ECARD_FACE_WORKERS": "face_workers",
+        "ECARD_FACE_MATCH_THRESHOLD": "face_match_threshold",
+        "ECARD_FACE_AUDIT_FRAMES": "face_audit_frames",
+        "ECARD_SWEEP_INTERVAL_SECONDS": "sweep_interval_seconds",
+    }
+    for variable, field in names.items():
+        if variable in env:
+            raw[field] = env[variable]
+    try:
+        settings = msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"invalid setting: {exc}") from exc
+    settings.check()
+    return settings

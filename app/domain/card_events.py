@@ -1,0 +1,21 @@
+"""What the physical-card lifecycle tells the e-card: one call per transition, in its transaction."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from app.domain.uow import UnitOfWork
+
+# temporary_loss → e-card suspended; unlocked → active again; formal_loss, cancelled, replaced →
+# invalid (replaced also gets a fresh e-card on `new_card_no`); overdue_loss is the 300-day rule.
+CardEvent = Literal["temporary_loss", "overdue_loss", "unlocked", "formal_loss", "cancelled", "replaced"]
+
+
+class CardStateListener(Protocol):
+    async def card_changed(
+        self, uow: UnitOfWork, card_no: str, event: CardEvent, *, at: datetime,
+        new_card_no: str | None = None,
+    ) -> None: ...

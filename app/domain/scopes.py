@@ -1,0 +1,20 @@
+"""The scopes a channel may ask for, with the descriptions shown on the authorization prompt."""
+
+from __future__ import annotations
+
+from typing import Final
+
+SCOPES: Final[dict[str, tuple[str, str]]] = {
+    "ecard:claim": ("领取电子社保卡（实名认证、人脸核验、签发）",
+                    "Claim the electronic social security card (real-name check, face verification, issuance)"),
+    "ecard:read": ("查看电子社保卡信息", "Read the electronic social security card"),
+    "ecard:qrcode": ("出示电子社保卡二维码（亮码）", "Show the e-card QR code"),
+    "ecard:verify": ("核验电子社保卡二维码", "Verify e-card QR codes presented to you"),
+    "card:manage": ("办理实体社保卡业务（激活、挂失、解挂、补换、密码）",
+                    "Manage physical social security cards (activation, loss, unlock, replacement, PIN)"),
+}
+
+# Scopes a user grants to a channel through the consent prompt, versus scopes a channel holds for
+# itself (client_credentials).
+USER_SCOPES: Final = frozenset({"ecard:claim", "ecard:read", "ecard:qrcode"})
+CHANNEL_SCOPES: Final = frozenset({"ecard:verify", "card:manage"})

@@ -1,0 +1,94 @@
+"""Every error leaves the service as an RFC 9457 problem document with a stable `code`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from app.errors import DomainError, RateLimited
+
+log = logging.getLogger("ecard.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "invalid_token",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    503: "service_unavailable",
+}
+
+
+def problem(
+    status: int, code: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "type": f"https://ecard.example/problems/{code}",
+        "title": code.replace("_", " "),
+        "status": status,
+        "code": code,
+        "detail": detail,
+    }
+    body.update(extra)
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def domain_error_handler(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
+    headers = {}
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = f'Bearer error="{exc.code}"'
+    return problem(exc.status, exc.code, exc.detail, headers=headers or None, **exc.extra)
+
+
+def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    status = exc.status_code
+    if isinstance(exc, ValidationException):
+        return _validation_problem(exc)
+    if isinstance(exc, NotFoundException):
+        return problem(404, "not_found", "no such resource")
+    if isinstance(exc, MethodNotAllowedException):
+        return problem(405, "method_not_allowed", exc.detail, headers=exc.headers)
+    if isinstance(exc, NotAuthorizedException):
+        return problem(401, "invalid_token", exc.detail)
+    if isinstance(exc, PermissionDeniedException):
+        return problem(403, "forbidden", exc.detail)
+    if status >= HTTP_500_INTERNAL_SERVER_ERROR:
+        log.error("server error: %s", exc)
+        return problem(status, "internal_error", "internal error")
+    return problem(status, _HTTP_CODES.get(status, "bad_request"), exc.detail)
+
+
+def _validation_problem(exc: ValidationException) -> Response[dict[str, Any]]:
+    errors = exc.extra if isinstance(exc.extra, list) else []
+    fields = [e.get("key") for e in errors if isinstance(e, dict) and e.get("key")]
+    detail = exc.detail
+    messages = [e.get("message") for e in errors if isinstance(e, dict) and e.get("message")]
+    if messages:
+        detail = "; ".join(str(m) for m in messages)
+    lowered = detail.lower()
+    if "malformed" in lowered or "json is malformed" in lowered or "input data was truncated" in lowered:
+        return problem(400, "malformed_json", "the request body is not valid JSON")
+    return problem(400, "invalid_request", detail, fields=fields)
+
+
+def unhandled_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("unhandled error", exc_info=exc)
+    return problem(500, "internal_error", "internal error")

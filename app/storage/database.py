@@ -1,0 +1,136 @@
+"""The embedded SQLite database: one connection, WAL, a lock around every unit of work.
+
+aiosqlite runs one connection on its own thread. Coroutines sharing that connection would see each
+other's open transactions, so every unit of work holds `Database.lock`; SQLite writes are short and
+the lock also makes check-then-write sequences (one e-card per person, single-use codes) atomic
+within the process. Other processes (the CLI while the server runs) are kept apart by SQLite's own
+locking with `BEGIN IMMEDIATE` and a busy timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+
+import aiosqlite
+
+BUSY_TIMEOUT_MS = 5000
+
+
+class Database:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock = asyncio.Lock()
+        self._conn: aiosqlite.Connection | None = None
+
+    async def open(self) -> None:
+        """Open the file, set pragmas and apply pending migrations."""
+        if self.path.parent != Path():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await conn.execute("PRAGMA journal_mode = WAL")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        await conn.execute("PRAGMA synchronous = NORMAL")
+        self._conn = conn
+        await migrate(conn)
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    @property
+    def connection(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise RuntimeError("database is not open")
+        return self._conn
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A write transaction: committed on success, rolled back on any exception."""
+        async with self.lock:
+            conn = self.connection
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            await conn.execute("COMMIT")
+
+    async def ping(self) -> bool:
+        async with self.lock:
+            cursor = await self.connection.execute("SELECT 1")
+            row = await cursor.fetchone()
+        return row is not None and row[0] == 1
+
+
+def migration_scripts() -> list[tuple[int, str, str]]:
+    """(version, name, sql) for every file in `app/storage/migrations`, in version order."""
+    folder = resources.files("app.storage") / "migrations"
+    scripts = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            version = int(entry.name.split("_", 1)[0])
+            scripts.append((version, entry.name, entry.read_text(encoding="utf-8")))
+    scripts.sort()
+    versions = [v for v, _, _ in scripts]
+    if len(set(versions)) != len(versions):
+        raise RuntimeError(f"duplicate migration versions: {versions}")
+    return scripts
+
+
+async def migrate(conn: aiosqlite.Connection) -> list[int]:
+    """Apply every migration not yet recorded in `schema_migrations`; returns those applied."""
+    await conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    cursor = await conn.execute("SELECT version FROM schema_migrations")
+    done = {row[0] for row in await cursor.fetchall()}
+    applied = []
+    for version, name, sql in migration_scripts():
+        if version in done:
+            continue
+        # executescript would commit implicitly; run the statements inside one transaction.
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            cursor = await conn.execute(
+                "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
+            )
+            if await cursor.fetchone() is not None:  # another process got there first
+                await conn.execute("ROLLBACK")
+                continue
+            for statement in _statements(sql):
+                await conn.execute(statement)
+            await conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at)"
+                " VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%SZ','now'))",
+                (version, name),
+            )
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
+        await conn.execute("COMMIT")
+        applied.append(version)
+    return applied
+
+
+def _statements(sql: str) -> list[str]:
+    statements, buffer = [], ""
+    for line in sql.splitlines(keepends=True):
+        if line.lstrip().startswith("--"):
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements
