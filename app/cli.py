@@ -1,2 +1,121 @@
+"""The `ecard` console script: run the service and operate it from scripts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from app.clock import rfc3339
+from app.composition import open_services
+from app.config import ConfigError, Settings, load_settings
+from app.domain.channels import KINDS, NewChannel
+from app.domain.registry import count_lines
+from app.errors import DomainError
+from app.services import Services
+
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def run_with_services(action: Callable[[Services], Awaitable[T]]) -> T:
+    """Open the configured storage, run one action, close; domain errors become CLI errors."""
+
+    async def go() -> T:
+        async with open_services(_settings()) as services:
+            return await action(services)
+
+    try:
+        return asyncio.run(go())
+    except DomainError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.detail}") from exc
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
 def main() -> None:
-    pass
+    """ecard — the electronic social security card service."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Run the HTTP API."""
+    import uvicorn  # noqa: PLC0415 - only the server needs it
+
+    _settings()  # refuse bad settings before uvicorn starts
+    uvicorn.run("app.asgi:app_from_env", factory=True, host=host, port=port, log_level="info")
+
+
+@main.group()
+def channels() -> None:
+    """OAuth clients: host apps, mini-programs, relying parties, counters."""
+
+
+@channels.command("add")
+@click.option("--client-id", required=True)
+@click.option("--kind", required=True, type=click.Choice(KINDS))
+@click.option("--scope", "scopes", multiple=True, required=True, help="repeat for several scopes")
+@click.option("--redirect-uri", "redirect_uris", multiple=True, help="exact redirect URI; repeatable")
+@click.option("--name", default=None, help="display name shown on the consent prompt")
+def channels_add(client_id: str, kind: str, scopes: tuple[str, ...], redirect_uris: tuple[str, ...],
+                 name: str | None) -> None:
+    """Create a channel and print it as JSON (with client_secret for confidential kinds)."""
+    spec = NewChannel(client_id=client_id, kind=kind, scopes=scopes,  # type: ignore[arg-type]
+                      redirect_uris=redirect_uris, name=name)
+    created = run_with_services(lambda s: s.channels.create(spec))
+    channel = created.channel
+    out = {
+        "client_id": channel.client_id, "name": channel.name, "kind": channel.kind,
+        "scopes": list(channel.scopes), "redirect_uris": list(channel.redirect_uris),
+        "created_at": rfc3339(channel.created_at),
+    }
+    if created.client_secret:
+        out["client_secret"] = created.client_secret
+    click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+
+
+@main.group()
+def cards() -> None:
+    """The registry of physical social security cards."""
+
+
+@cards.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--quiet", is_flag=True, help="no progress bar")
+def cards_import(file: Path, quiet: bool) -> None:
+    """Load card records from JSON lines; re-running the same file changes nothing."""
+    total = count_lines(file)
+    progress = Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                        disable=quiet, transient=False, console=None)
+    with progress:
+        task = progress.add_task("cards", total=total)
+        try:
+            report = run_with_services(
+                lambda s: s.registry.import_file(file, lambda n: progress.advance(task, n)))
+        except UnicodeDecodeError as exc:
+            raise click.ClickException(f"{file} is not UTF-8 text: {exc}") from exc
+    for problem in report.errors:
+        click.echo(f"line {problem.line}: {problem.message}", err=True)
+    for problem in report.conflicts:
+        click.echo(f"line {problem.line}: {problem.message}", err=True)
+    click.echo(json.dumps({
+        "rows": report.rows, "added": report.added, "unchanged": report.unchanged,
+        "conflicts": len(report.conflicts), "errors": len(report.errors),
+    }))
+    if report.errors or report.conflicts:
+        sys.exit(1)

@@ -28,6 +28,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     face_match_threshold: float = 0.45
     face_audit_frames: bool = False
     sweep_interval_seconds: float = 3600.0
+    sms_sender: str = ""  # module:factory of a carrier gateway; empty = the dev outbox
 
     @property
     def is_dev(self) -> bool:
@@ -50,6 +51,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 f"ECARD_ADMIN_TOKEN must be set to a secret of at least {_MIN_SECRET_LENGTH} "
                 "characters when ECARD_ENV=prod"
             )
+        if not self.sms_sender:
+            raise ConfigError("ECARD_SMS_SENDER must name a real SMS gateway when ECARD_ENV=prod")
         if not self.issuer.startswith("https://"):
             raise ConfigError("ECARD_ISSUER must be an https:// URL when ECARD_ENV=prod")
 
@@ -68,6 +71,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         "ECARD_FACE_MATCH_THRESHOLD": "face_match_threshold",
         "ECARD_FACE_AUDIT_FRAMES": "face_audit_frames",
         "ECARD_SWEEP_INTERVAL_SECONDS": "sweep_interval_seconds",
+        "ECARD_SMS_SENDER": "sms_sender",
     }
     for variable, field in names.items():
         if variable in env:

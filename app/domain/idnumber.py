@@ -52,13 +52,13 @@ def parse_id_number(raw: str, *, today: date | None = None, field: str = "id_num
     if check_character(value[:17]) != value[17]:
         raise refuse("check character does not match (GB 11643)")
     region = value[:6]
-    if int(region[:2]) not in PROVINCES or region[2:] == "0000" and region[:2] not in {"71", "81", "82"}:
+    if int(region[:2]) not in PROVINCES or (region[2:] == "0000" and region[:2] not in {"71", "81", "82"}):
         raise refuse(f"region {region} is not a county-level administrative division code")
     try:
         birth = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
         raise refuse("birth date digits are not a date") from None
-    if birth < EARLIEST_BIRTH or birth > (today or date.today()):  # noqa: DTZ011 - calendar date
+    if birth < EARLIEST_BIRTH or birth > (today or date.today()):
         raise refuse("birth date is out of range")
     gender = "male" if int(value[16]) % 2 == 1 else "female"
     return IdNumber(value=value, region=region, birth_date=birth, gender=gender)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from litestar import Request, Response
@@ -21,6 +22,7 @@ from app.errors import DomainError, RateLimited
 log = logging.getLogger("ecard.errors")
 
 PROBLEM_JSON = "application/problem+json"
+_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -70,6 +72,8 @@ def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Respons
         return problem(401, "invalid_token", exc.detail)
     if isinstance(exc, PermissionDeniedException):
         return problem(403, "forbidden", exc.detail)
+    if status == 400 and _is_json_syntax_error(exc.detail):
+        return problem(400, "malformed_json", "the request body is not valid JSON")
     if status >= HTTP_500_INTERNAL_SERVER_ERROR:
         log.error("server error: %s", exc)
         return problem(status, "internal_error", "internal error")
@@ -78,15 +82,28 @@ def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Respons
 
 def _validation_problem(exc: ValidationException) -> Response[dict[str, Any]]:
     errors = exc.extra if isinstance(exc.extra, list) else []
-    fields = [e.get("key") for e in errors if isinstance(e, dict) and e.get("key")]
     detail = exc.detail
-    messages = [e.get("message") for e in errors if isinstance(e, dict) and e.get("message")]
+    messages = [str(e.get("message")) for e in errors if isinstance(e, dict) and e.get("message")]
     if messages:
-        detail = "; ".join(str(m) for m in messages)
-    lowered = detail.lower()
-    if "malformed" in lowered or "json is malformed" in lowered or "input data was truncated" in lowered:
+        detail = "; ".join(messages)
+    fields = []
+    for e in errors:
+        if not isinstance(e, dict):
+            continue
+        unknown = _UNKNOWN_FIELD.search(str(e.get("message", "")))
+        key = unknown.group(1) if unknown else e.get("key")
+        if key:
+            fields.append(key)
+    if _is_json_syntax_error(detail):
         return problem(400, "malformed_json", "the request body is not valid JSON")
     return problem(400, "invalid_request", detail, fields=fields)
+
+
+def _is_json_syntax_error(detail: str) -> bool:
+    # msgspec's decode errors, as Litestar passes them on: "JSON is malformed: …", "Input data was
+    # truncated", "Invalid JSON …".
+    lowered = detail.lower()
+    return any(mark in lowered for mark in ("malformed", "truncated", "invalid json"))
 
 
 def unhandled_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:

@@ -1,0 +1,70 @@
+"""create_app(): the composition root of the HTTP service."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+
+from app.clock import Clock
+from app.composition import open_services
+from app.config import Settings, load_settings
+from app.errors import DomainError
+from app.http import accounts, admin, dev, health, oauth, realname
+from app.http.deps import DEPENDENCIES
+from app.http.problems import domain_error_handler, http_error_handler, unhandled_error_handler
+
+VERSION = "1.0.0"
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Litestar:
+    """Build the service; storage and workers open in the lifespan and close with it."""
+    settings = settings or load_settings()
+    settings.check()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with open_services(settings, clock=clock) as services:
+            app.state.services = services
+            yield
+
+    handlers: list[Any] = [
+        health.health,
+        accounts.AccountController,
+        oauth.OAuthController,
+        realname.RealnameController,
+        admin.AdminController,
+    ]
+    if settings.is_dev:
+        handlers.append(dev.outbox)
+
+    return Litestar(
+        route_handlers=handlers,
+        dependencies=DEPENDENCIES,
+        lifespan=[lifespan],
+        exception_handlers={
+            DomainError: domain_error_handler,
+            HTTPException: http_error_handler,
+            Exception: unhandled_error_handler,
+        },
+        openapi_config=OpenAPIConfig(
+            title="ecard — electronic social security card service",
+            version=VERSION,
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin()],
+        ),
+        debug=False,
+        logging_config=None,
+    )
+
+
+def app_from_env() -> Litestar:
+    """ASGI factory for `uvicorn --factory app.asgi:app_from_env`."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return create_app()

@@ -1,0 +1,236 @@
+"""Citizen accounts: SMS one-time codes, registration, login and the user's bearer tokens."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Literal, Protocol
+
+import msgspec
+
+from app.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
+from app.security.passwords import DUMMY_HASH, hash_password, verify_password
+from app.security.secrets import digest, new_token, numeric_code, same
+
+if TYPE_CHECKING:
+    from app.clock import Clock
+    from app.domain.uow import Storage
+
+SMS_CODE_TTL = timedelta(minutes=5)
+SMS_CODE_MAX_TRIES = 5
+SMS_RESEND_INTERVAL = timedelta(minutes=1)
+USER_TOKEN_TTL = timedelta(minutes=15)
+USER_REFRESH_TTL = timedelta(days=30)
+LOGIN_FAILURES_PER_DAY = 10
+PASSWORD_MIN, PASSWORD_MAX = 8, 128
+
+_PHONE = re.compile(r"^1[3-9]\d{9}$")  # mainland China mobile numbers
+
+TokenKind = Literal["user", "user_refresh", "access", "refresh"]
+
+
+class Account(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    phone: str
+    password_hash: str
+    created_at: datetime
+
+
+class SmsCode(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    phone: str
+    code_hash: str
+    created_at: datetime
+    expires_at: datetime
+    attempts: int
+    consumed_at: datetime | None
+
+
+class TokenRecord(msgspec.Struct, frozen=True, kw_only=True):
+    token_hash: str
+    kind: TokenKind
+    account_id: int | None
+    client_id: str | None
+    scopes: tuple[str, ...]
+    grant_id: str | None
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
+
+
+class AccountRepository(Protocol):
+    async def add(self, phone: str, password_hash: str, at: datetime) -> int | None:
+        """The new account's id, or None when the phone is registered already."""
+        ...
+
+    async def by_phone(self, phone: str) -> Account | None: ...
+
+
+class SmsCodeRepository(Protocol):
+    async def latest(self, phone: str) -> SmsCode | None: ...
+
+    async def add(self, phone: str, code_hash: str, created_at: datetime, expires_at: datetime) -> None: ...
+
+    async def count_attempt(self, code_id: int) -> None: ...
+
+    async def consume(self, code_id: int, at: datetime) -> None: ...
+
+    async def deliver(self, phone: str, body: str, at: datetime) -> None:
+        """Write to the development outbox (used only by the outbox SMS sender)."""
+        ...
+
+    async def outbox(self, phone: str) -> list[tuple[str, datetime]]: ...
+
+
+class TokenRepository(Protocol):
+    async def add(self, token: TokenRecord) -> None: ...
+
+    async def find(self, token_hash: str) -> TokenRecord | None: ...
+
+    async def revoke(self, token_hash: str, at: datetime) -> bool:
+        """Revoke one token; False when it was revoked already (a refresh token reused)."""
+        ...
+
+    async def revoke_grant(self, grant_id: str, at: datetime) -> int: ...
+
+
+class SmsSender(Protocol):
+    """Delivers SMS texts; production plugs in a carrier gateway, development writes an outbox."""
+
+    async def send(self, phone: str, text: str) -> None: ...
+
+
+class UserTokens(msgspec.Struct, frozen=True, kw_only=True):
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    account_id: int
+
+
+def normalise_phone(raw: str) -> str:
+    phone = raw.strip().removeprefix("+86").replace(" ", "").replace("-", "")
+    if not _PHONE.match(phone):
+        raise InvalidInput("phone: a mainland China mobile number of 11 digits", code="invalid_phone",
+                           field="phone")
+    return phone
+
+
+def _code_hash(phone: str, code: str) -> str:
+    return digest(f"{phone}:{code}")
+
+
+class AccountService:
+    def __init__(self, storage: Storage, clock: Clock, sms: SmsSender) -> None:
+        self._storage = storage
+        self._clock = clock
+        self._sms = sms
+
+    async def send_sms_code(self, raw_phone: str) -> int:
+        """Send a one-time code; at most one per phone per minute. Returns its lifetime in seconds."""
+        phone = normalise_phone(raw_phone)
+        now = self._clock.now()
+        code = numeric_code(6)
+        async with self._storage.unit_of_work() as uow:
+            latest = await uow.sms_codes.latest(phone)
+            if latest is not None and now - latest.created_at < SMS_RESEND_INTERVAL:
+                wait = SMS_RESEND_INTERVAL - (now - latest.created_at)
+                raise RateLimited("one code per phone per minute", code="sms_too_frequent",
+                                  retry_after=max(1, int(wait.total_seconds())))
+            await uow.sms_codes.add(phone, _code_hash(phone, code), now, now + SMS_CODE_TTL)
+        await self._sms.send(phone, f"【电子社保卡】验证码 {code}，5分钟内有效。Your ecard code is {code}.")
+        return int(SMS_CODE_TTL.total_seconds())
+
+    async def register(self, raw_phone: str, password: str, sms_code: str) -> Account:
+        phone = normalise_phone(raw_phone)
+        check_password_strength(password)
+        now = self._clock.now()
+        await self._use_sms_code(phone, sms_code)
+        password_hash = await hash_password(password)
+        async with self._storage.unit_of_work() as uow:
+            account_id = await uow.accounts.add(phone, password_hash, now)
+            if account_id is None:
+                raise Conflict("this phone number has an account", code="account_exists")
+            await uow.audit.record(now, "account.registered", actor=f"account:{account_id}",
+                                   subject=f"account:{account_id}")
+        return Account(id=account_id, phone=phone, password_hash=password_hash, created_at=now)
+
+    async def _use_sms_code(self, phone: str, code: str) -> None:
+        """Check a code in its own transaction, so that a wrong try is counted even on refusal."""
+        now = self._clock.now()
+        async with self._storage.unit_of_work() as uow:
+            latest = await uow.sms_codes.latest(phone)
+            refusal: InvalidInput | None = None
+            if latest is None or latest.consumed_at is not None:
+                refusal = InvalidInput("request a new SMS code", code="sms_code_invalid", field="sms_code")
+            elif latest.expires_at <= now:
+                refusal = InvalidInput("the SMS code has expired", code="sms_code_expired", field="sms_code")
+            elif latest.attempts >= SMS_CODE_MAX_TRIES:
+                refusal = InvalidInput("too many wrong tries; request a new SMS code",
+                                       code="sms_code_exhausted", field="sms_code")
+            elif not same(latest.code_hash, _code_hash(phone, code.strip())):
+                await uow.sms_codes.count_attempt(latest.id)
+                refusal = InvalidInput("the SMS code is wrong", code="sms_code_invalid", field="sms_code")
+            else:
+                await uow.sms_codes.consume(latest.id, now)
+        if refusal is not None:
+            raise refusal
+
+    async def login(self, raw_phone: str, password: str) -> UserTokens:
+        phone = normalise_phone(raw_phone)
+        now = self._clock.now()
+        bucket = f"login:{phone}"
+        async with self._storage.unit_of_work() as uow:
+            account = await uow.accounts.by_phone(phone)
+            failures = await uow.limits.count(bucket, now.strftime("%Y-%m-%d"))
+        if failures >= LOGIN_FAILURES_PER_DAY:
+            raise RateLimited("too many failed logins today", retry_after=3600)
+        ok = await verify_password(account.password_hash if account else DUMMY_HASH, password)
+        if account is None or not ok:
+            async with self._storage.unit_of_work() as uow:
+                await uow.limits.increment(bucket, now.strftime("%Y-%m-%d"))
+            raise Unauthenticated("phone or password is wrong", code="invalid_credentials")
+        return await self._issue(account.id, grant_id=new_token(12))
+
+    async def refresh(self, refresh_token: str) -> UserTokens:
+        """Rotate a user refresh token; reuse of a rotated one revokes the whole login."""
+        now = self._clock.now()
+        async with self._storage.unit_of_work() as uow:
+            record = await uow.tokens.find(digest(refresh_token))
+            if record is None or record.kind != "user_refresh" or record.account_id is None:
+                raise Unauthenticated("unknown refresh token", code="invalid_grant")
+            reused = record.revoked_at is not None
+            if reused and record.grant_id:
+                # Committed before the refusal below: a stolen refresh token ends the whole login.
+                await uow.tokens.revoke_grant(record.grant_id, now)
+            elif not reused and record.expires_at > now:
+                await uow.tokens.revoke(record.token_hash, now)
+        if reused or record.expires_at <= now:
+            raise Unauthenticated("refresh token is no longer valid", code="invalid_grant")
+        return await self._issue(record.account_id, grant_id=record.grant_id or new_token(12))
+
+    async def _issue(self, account_id: int, *, grant_id: str) -> UserTokens:
+        now = self._clock.now()
+        access, refresh = new_token(), new_token()
+        async with self._storage.unit_of_work() as uow:
+            for value, kind, ttl in ((access, "user", USER_TOKEN_TTL), (refresh, "user_refresh", USER_REFRESH_TTL)):
+                await uow.tokens.add(TokenRecord(
+                    token_hash=digest(value), kind=kind, account_id=account_id, client_id=None,
+                    scopes=(), grant_id=grant_id, created_at=now, expires_at=now + ttl,
+                ))
+        return UserTokens(access_token=access, refresh_token=refresh,
+                          expires_in=int(USER_TOKEN_TTL.total_seconds()), account_id=account_id)
+
+    async def outbox(self, raw_phone: str) -> list[tuple[str, datetime]]:
+        phone = normalise_phone(raw_phone)
+        async with self._storage.unit_of_work() as uow:
+            return await uow.sms_codes.outbox(phone)
+
+
+def check_password_strength(password: str) -> None:
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise InvalidInput(f"password: {PASSWORD_MIN} to {PASSWORD_MAX} characters",
+                           code="weak_password", field="password")
+    kinds = sum(bool(re.search(p, password)) for p in (r"[a-z]", r"[A-Z]", r"\d", r"[^A-Za-z0-9]"))
+    if kinds < 2:
+        raise InvalidInput("password: mix at least two of lower case, upper case, digits, symbols",
+                           code="weak_password", field="password")

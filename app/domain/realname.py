@@ -1,0 +1,116 @@
+"""Real-name check (实名认证): name + citizen ID number against the registry of physical cards."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
+
+import msgspec
+
+from app.domain.idnumber import mask_name, parse_id_number
+from app.domain.limits import day_window, seconds_to_next_day
+from app.errors import Conflict, InvalidInput, NotFound, RateLimited
+from app.security.secrets import new_token
+
+if TYPE_CHECKING:
+    from app.clock import Clock
+    from app.domain.registry import CardRecord
+    from app.domain.uow import Storage
+    from app.security.vault import Vault
+
+REALNAME_TTL = timedelta(minutes=30)
+FAILURES_PER_DAY = 5
+NAME_MAX = 64
+
+
+class RealnameCheck(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    account_id: int
+    client_id: str
+    card_no: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class RealnameRepository(Protocol):
+    async def add(self, check: RealnameCheck) -> None: ...
+
+    async def get(self, check_id: str) -> RealnameCheck | None: ...
+
+
+class RealnameResult(msgspec.Struct, frozen=True, kw_only=True):
+    check: RealnameCheck
+    card: CardRecord
+
+
+def card_usability(card: CardRecord) -> str | None:
+    """Why the card cannot back an e-card, or None when it can (实名 + 实卡)."""
+    if card.status != "normal":
+        return f"the card has been {card.status}"
+    if card.loss_state != "none":
+        return "the card is reported lost"
+    if card.ss_state != "active":
+        return "the card's social security application is not active"
+    return None
+
+
+class RealnameService:
+    def __init__(self, storage: Storage, clock: Clock, vault: Vault) -> None:
+        self._storage = storage
+        self._clock = clock
+        self._vault = vault
+
+    async def check(self, account_id: int, client_id: str, name: str, id_number: str) -> RealnameResult:
+        now = self._clock.now()
+        clean_name = name.strip()
+        if not clean_name or len(clean_name) > NAME_MAX:
+            raise InvalidInput(f"name: 1 to {NAME_MAX} characters", code="invalid_name", field="name")
+        # Validated before any lookup, so malformed numbers never touch the registry.
+        parsed = parse_id_number(id_number, today=now.date())
+        id_digest = self._vault.index(parsed.value)
+        window = day_window(now)
+        buckets = (f"realname:account:{account_id}", f"realname:id:{id_digest}")
+        async with self._storage.unit_of_work() as uow:
+            for bucket in buckets:
+                if await uow.limits.count(bucket, window) >= FAILURES_PER_DAY:
+                    raise RateLimited("too many failed real-name checks today",
+                                      retry_after=seconds_to_next_day(now))
+            cards = await uow.cards.by_id_digest(id_digest)
+            matching = [c for c in cards if c.name == clean_name]
+            if not matching:
+                for bucket in buckets:
+                    await uow.limits.increment(bucket, window)
+                await uow.audit.record(now, "realname.mismatch", actor=client_id,
+                                       subject=f"account:{account_id}")
+        if not matching:
+            raise NotFound("no card matches this name and ID number", code="realname_mismatch")
+        # Prefer the card in use; replaced ones stay on record beside their successor.
+        matching.sort(key=lambda c: (c.status != "normal", c.loss_state != "none"))
+        card = matching[0]
+        reason = card_usability(card)
+        if reason is not None:
+            raise Conflict(reason, code="card_not_usable", card_status=card.status,
+                           loss_state=card.loss_state)
+        check = RealnameCheck(id=new_token(16), account_id=account_id, client_id=client_id,
+                              card_no=card.card_no, created_at=now, expires_at=now + REALNAME_TTL)
+        async with self._storage.unit_of_work() as uow:
+            await uow.realname.add(check)
+            await uow.audit.record(now, "realname.passed", actor=client_id,
+                                   subject=f"account:{account_id}", detail={"card_no": card.card_no})
+        return RealnameResult(check=check, card=card)
+
+    async def get(self, check_id: str, account_id: int) -> RealnameResult:
+        """A still-valid check made by this account (face sessions build on it)."""
+        now = self._clock.now()
+        async with self._storage.unit_of_work() as uow:
+            check = await uow.realname.get(check_id)
+            card = await uow.cards.get(check.card_no) if check else None
+        if check is None or check.account_id != account_id or card is None:
+            raise NotFound("no such real-name check for this account", code="unknown_realname")
+        if check.expires_at <= now:
+            raise InvalidInput("the real-name check has expired; check again", code="realname_expired")
+        return RealnameResult(check=check, card=card)
+
+
+def masked_holder(card: CardRecord) -> dict[str, str]:
+    return {"name": mask_name(card.name), "id_number": card.id_masked}

@@ -1,0 +1,247 @@
+"""The registry of physical social security cards, and its import from JSON lines (SPEC §5)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+import msgspec
+
+from app.domain.idnumber import PROVINCES, mask_id_number, parse_id_number
+from app.errors import DomainError
+
+if TYPE_CHECKING:
+    from app.clock import Clock
+    from app.domain.uow import Storage
+    from app.security.vault import Vault
+
+CARD_NO = re.compile(r"^[A-Z0-9]{6,20}$")
+AAB301 = re.compile(r"^\d{6}$")  # aab301: the issuing region's 6-digit administrative code
+POSTCODE = re.compile(r"^\d{6}$")
+REQUIRED = ("card_no", "name", "id_number", "aab301")
+OPTIONAL_TEXT = ("phone", "address", "postcode", "ethnicity", "bank")
+KNOWN_KEYS = frozenset((*REQUIRED, *OPTIONAL_TEXT, "photo", "collected_on", "financial_active"))
+BATCH = 500
+
+ImportOutcome = Literal["added", "unchanged", "conflict"]
+
+
+class CardRecord(msgspec.Struct, frozen=True, kw_only=True):
+    card_no: str
+    id_digest: str
+    id_masked: str
+    name: str
+    aab301: str
+    birth_date: date
+    gender: str
+    ethnicity: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    postcode: str | None = None
+    bank: str | None = None
+    collected_on: date | None = None
+    ss_state: str = "inactive"
+    fin_state: str = "inactive"
+    fin_since: date | None = None
+    loss_state: str = "none"
+    loss_since: datetime | None = None
+    status: str = "normal"
+    replaced_by: str | None = None
+    photo_sha256: str | None = None
+
+
+class NewCard(msgspec.Struct, frozen=True, kw_only=True):
+    """A card as the import will store it: the ID number and photo already sealed."""
+
+    record: CardRecord
+    id_sealed: bytes
+    photo_sealed: bytes | None
+    record_digest: str
+
+
+class CardRepository(Protocol):
+    async def get(self, card_no: str) -> CardRecord | None: ...
+
+    async def by_id_digest(self, id_digest: str) -> list[CardRecord]: ...
+
+    async def sealed_photo(self, card_no: str) -> bytes | None: ...
+
+    async def import_batch(self, cards: list[NewCard], at: datetime) -> list[ImportOutcome]:
+        """Insert new cards; a card_no already present is `unchanged` when its digest matches."""
+        ...
+
+
+class RowError(msgspec.Struct, frozen=True):
+    line: int
+    message: str
+
+
+class ImportReport(msgspec.Struct, kw_only=True):
+    added: int = 0
+    unchanged: int = 0
+    conflicts: list[RowError] = msgspec.field(default_factory=list)
+    errors: list[RowError] = msgspec.field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return self.added + self.unchanged + len(self.conflicts) + len(self.errors)
+
+
+class BadRow(Exception):
+    pass
+
+
+PhotoCheck = Callable[[bytes], None]
+
+
+class RegistryImporter:
+    def __init__(self, storage: Storage, clock: Clock, vault: Vault, check_photo: PhotoCheck) -> None:
+        self._storage = storage
+        self._clock = clock
+        self._vault = vault
+        self._check_photo = check_photo
+
+    async def import_file(self, path: Path, progress: Callable[[int], None] | None = None) -> ImportReport:
+        """Load a JSON-lines file; bad rows are reported with their line number, good rows load.
+
+        `progress` is called with the number of lines handled since the previous call.
+        """
+        report = ImportReport()
+        batch: list[tuple[int, NewCard]] = []
+        today = self._clock.now().date()
+        for line_no, text in _lines(path):
+            try:
+                batch.append((line_no, self._row(json_object(text), path.parent, today)))
+            except BadRow as exc:
+                report.errors.append(RowError(line_no, str(exc)))
+                if progress:
+                    progress(1)
+            if len(batch) >= BATCH:
+                await self._flush(batch, report, progress)
+        await self._flush(batch, report, progress)
+        report.errors.sort(key=lambda e: e.line)
+        return report
+
+    async def _flush(self, batch: list[tuple[int, NewCard]], report: ImportReport,
+                     progress: Callable[[int], None] | None) -> None:
+        if not batch:
+            return
+        # The same card twice in one batch would otherwise be reported as a conflict with itself.
+        async with self._storage.unit_of_work() as uow:
+            outcomes = await uow.cards.import_batch([card for _, card in batch], self._clock.now())
+        for (line_no, card), outcome in zip(batch, outcomes, strict=True):
+            if outcome == "added":
+                report.added += 1
+            elif outcome == "unchanged":
+                report.unchanged += 1
+            else:
+                report.conflicts.append(RowError(
+                    line_no, f"card {card.record.card_no} is on record with different data; not changed"))
+        if progress:
+            progress(len(batch))
+        batch.clear()
+
+    def _row(self, row: dict[str, Any], base: Path, today: date) -> NewCard:
+        unknown = sorted(set(row) - KNOWN_KEYS)
+        if unknown:
+            raise BadRow(f"unknown keys: {', '.join(unknown)}")
+        missing = [k for k in REQUIRED if not isinstance(row.get(k), str) or not row[k].strip()]
+        if missing:
+            raise BadRow(f"missing or empty: {', '.join(missing)}")
+        card_no = row["card_no"].strip().upper()
+        if not CARD_NO.match(card_no):
+            raise BadRow("card_no: 6-20 letters or digits")
+        try:
+            id_number = parse_id_number(row["id_number"], today=today)
+        except DomainError as exc:
+            raise BadRow(exc.detail) from None
+        aab301 = row["aab301"].strip()
+        if not AAB301.match(aab301) or int(aab301[:2]) not in PROVINCES:
+            raise BadRow("aab301: a 6-digit administrative region code")
+        texts = {}
+        for key in OPTIONAL_TEXT:
+            value = row.get(key)
+            if value is not None and not isinstance(value, str):
+                raise BadRow(f"{key}: must be text")
+            texts[key] = value.strip() if isinstance(value, str) and value.strip() else None
+        if texts["postcode"] and not POSTCODE.match(texts["postcode"]):
+            raise BadRow("postcode: 6 digits")
+        collected_on = _date(row.get("collected_on"), "collected_on")
+        if collected_on and collected_on > today:
+            raise BadRow("collected_on: in the future")
+        financial_active = row.get("financial_active", False)
+        if not isinstance(financial_active, bool):
+            raise BadRow("financial_active: true or false")
+        photo, photo_sha = self._photo(row.get("photo"), base)
+        record = CardRecord(
+            card_no=card_no, id_digest=self._vault.index(id_number.value),
+            id_masked=mask_id_number(id_number.value), name=row["name"].strip(), aab301=aab301,
+            birth_date=id_number.birth_date, gender=id_number.gender, collected_on=collected_on,
+            # The social security application is enabled when the card is collected.
+            ss_state="active" if collected_on else "inactive",
+            fin_state="active" if financial_active else "inactive",
+            fin_since=collected_on if financial_active else None,
+            photo_sha256=photo_sha, **texts,
+        )
+        canonical = {**row, "photo": photo_sha, "card_no": card_no, "id_number": id_number.value}
+        digest = hashlib.sha256(json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        return NewCard(
+            record=record,
+            id_sealed=self._vault.seal(id_number.value.encode(), context=card_no.encode()),
+            photo_sealed=self._vault.seal(photo, context=card_no.encode()) if photo else None,
+            record_digest=digest,
+        )
+
+    def _photo(self, value: object, base: Path) -> tuple[bytes | None, str | None]:
+        if value is None or value == "":
+            return None, None  # allowed; face verification will refuse such a card later
+        if not isinstance(value, str):
+            raise BadRow("photo: a path relative to the file")
+        path = (base / value).resolve()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise BadRow(f"photo {value}: cannot be read ({exc.strerror})") from None
+        try:
+            self._check_photo(data)
+        except DomainError as exc:
+            raise BadRow(f"photo {value}: {exc.detail}") from None
+        return data, hashlib.sha256(data).hexdigest()
+
+
+def json_object(text: str) -> dict[str, Any]:
+    try:
+        row = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadRow(f"not JSON: {exc.msg} at column {exc.colno}") from None
+    if not isinstance(row, dict):
+        raise BadRow("not a JSON object")
+    return row
+
+
+def _date(value: object, key: str) -> date | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise BadRow(f"{key}: a date YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadRow(f"{key}: a date YYYY-MM-DD") from None
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    with path.open(encoding="utf-8-sig") as handle:
+        for line_no, text in enumerate(handle, start=1):
+            if text.strip():
+                yield line_no, text
+
+
+def count_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(1 for line in handle if line.strip())

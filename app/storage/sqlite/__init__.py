@@ -1,0 +1,1 @@
+"""SQLite implementations of the domain's repositories (the embedded default)."""

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+import aiosqlite
+
+from app.domain.registry import CardRecord, ImportOutcome, NewCard
+from app.storage.sqlite.codec import iso_date, opt_date, opt_ts, ts
+
+_CARD_COLUMNS = (
+    "card_no, id_digest, id_masked, name, aab301, birth_date, gender, ethnicity, phone, address,"
+    " postcode, bank, collected_on, ss_state, fin_state, fin_since, loss_state, loss_since, status,"
+    " replaced_by, photo_sha256"
+)
+
+
+def card_from_row(row: sqlite3.Row) -> CardRecord:
+    birth = opt_date(row["birth_date"])
+    assert birth is not None
+    return CardRecord(
+        card_no=row["card_no"], id_digest=row["id_digest"], id_masked=row["id_masked"],
+        name=row["name"], aab301=row["aab301"], birth_date=birth, gender=row["gender"],
+        ethnicity=row["ethnicity"], phone=row["phone"], address=row["address"],
+        postcode=row["postcode"], bank=row["bank"], collected_on=opt_date(row["collected_on"]),
+        ss_state=row["ss_state"], fin_state=row["fin_state"], fin_since=opt_date(row["fin_since"]),
+        loss_state=row["loss_state"], loss_since=opt_ts(row["loss_since"]), status=row["status"],
+        replaced_by=row["replaced_by"], photo_sha256=row["photo_sha256"],
+    )
+
+
+class SqliteCards:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def get(self, card_no: str) -> CardRecord | None:
+        cursor = await self._conn.execute(
+            f"SELECT {_CARD_COLUMNS} FROM cards WHERE card_no = ?", (card_no,))  # noqa: S608
+        row = await cursor.fetchone()
+        return None if row is None else card_from_row(row)
+
+    async def by_id_digest(self, id_digest: str) -> list[CardRecord]:
+        cursor = await self._conn.execute(
+            f"SELECT {_CARD_COLUMNS} FROM cards WHERE id_digest = ? ORDER BY created_at",  # noqa: S608
+            (id_digest,))
+        return [card_from_row(row) for row in await cursor.fetchall()]
+
+    async def sealed_photo(self, card_no: str) -> bytes | None:
+        cursor = await self._conn.execute("SELECT photo_sealed FROM cards WHERE card_no = ?", (card_no,))
+        row = await cursor.fetchone()
+        return None if row is None else row[0]
+
+    async def import_batch(self, cards: list[NewCard], at: datetime) -> list[ImportOutcome]:
+        numbers = [c.record.card_no for c in cards]
+        marks = ",".join("?" * len(numbers))
+        cursor = await self._conn.execute(
+            f"SELECT card_no, record_digest FROM cards WHERE card_no IN ({marks})", numbers)  # noqa: S608
+        known = {row[0]: row[1] for row in await cursor.fetchall()}
+        outcomes: list[ImportOutcome] = []
+        fresh = []
+        for card in cards:
+            number = card.record.card_no
+            if number in known:
+                outcomes.append("unchanged" if known[number] == card.record_digest else "conflict")
+                continue
+            known[number] = card.record_digest
+            outcomes.append("added")
+            fresh.append(card)
+        now = ts(at)
+        await self._conn.executemany(
+            "INSERT INTO cards (card_no, id_digest, id_sealed, id_masked, name, aab301, birth_date,"
+            " gender, ethnicity, phone, address, postcode, bank, collected_on, ss_state, fin_state,"
+            " fin_since, photo_sealed, photo_sha256, record_digest, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (r.card_no, r.id_digest, c.id_sealed, r.id_masked, r.name, r.aab301,
+                 r.birth_date.isoformat(), r.gender, r.ethnicity, r.phone, r.address, r.postcode,
+                 r.bank, iso_date(r.collected_on), r.ss_state, r.fin_state, iso_date(r.fin_since),
+                 c.photo_sealed, r.photo_sha256, c.record_digest, now, now)
+                for c in fresh
+                for r in (c.record,)
+            ],
+        )
+        return outcomes

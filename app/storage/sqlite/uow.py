@@ -1,0 +1,42 @@
+"""The SQLite unit of work: one transaction, the repositories bound to its connection."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import aiosqlite
+
+from app.storage.database import Database
+from app.storage.sqlite.accounts import SqliteAccounts, SqliteSmsCodes, SqliteTokens
+from app.storage.sqlite.cards import SqliteCards
+from app.storage.sqlite.channels import SqliteChannels
+from app.storage.sqlite.consent import SqliteConsents
+from app.storage.sqlite.misc import SqliteAudit, SqliteLimits, SqliteRealname
+
+
+class SqliteUnitOfWork:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.connection = conn
+        self.channels = SqliteChannels(conn)
+        self.accounts = SqliteAccounts(conn)
+        self.sms_codes = SqliteSmsCodes(conn)
+        self.tokens = SqliteTokens(conn)
+        self.consents = SqliteConsents(conn)
+        self.cards = SqliteCards(conn)
+        self.realname = SqliteRealname(conn)
+        self.limits = SqliteLimits(conn)
+        self.audit = SqliteAudit(conn)
+
+
+class SqliteStorage:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[SqliteUnitOfWork]:
+        async with self.database.transaction() as conn:
+            yield SqliteUnitOfWork(conn)
+
+    async def ping(self) -> bool:
+        return await self.database.ping()
