@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+import pytest
+
+from .fakes import World, world
+
+
+@pytest.fixture
+def w() -> World:
+    return world()
