@@ -1,0 +1,160 @@
+"""The production face engine: all face work in a pool of worker processes.
+
+The event loop only checks upload headers (microseconds) and awaits futures; decoding, detection,
+landmarks and encodings run in `app.face.worker` inside the pool. Workers are started with the
+"forkserver" method: forking the server process itself is unsafe once threads run in it
+(aiosqlite keeps one), while a fork server is single-threaded, has `app.face.worker` and its
+libraries imported already, and so starts (and restarts) workers faster than "spawn".
+
+A worker that dies (a crash in native code, the OOM killer) breaks the whole executor: the
+requests in flight fail with `Unavailable` (`face_engine_unavailable`, 503) and a fresh pool is
+created, so the next request works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+from app.errors import DomainError, Unavailable
+from app.face import worker
+from app.face.engine import (
+    Action,
+    CardTemplate,
+    EngineHealth,
+    FaceUnusable,
+    FaceVerdict,
+    FrameAnalysis,
+)
+from app.face.images import DEFAULT_LIMITS, ImageLimits, inspect_image
+
+log = logging.getLogger("ecard.face")
+
+T = TypeVar("T")
+
+
+class _Refusal:
+    """A DomainError raised in a worker, carried back as plain values.
+
+    Exceptions with keyword-only constructor arguments do not survive pickling intact.
+    """
+
+    def __init__(self, error: DomainError) -> None:
+        self.kind = type(error)
+        self.detail = error.detail
+        self.code = error.code
+        self.extra = dict(error.extra)
+
+    def rebuild(self) -> DomainError:
+        if issubclass(self.kind, FaceUnusable):
+            return self.kind(self.detail, code=self.code)  # type: ignore[arg-type]
+        return self.kind(self.detail, code=self.code, **self.extra)
+
+
+def _guarded(fn: Callable[..., T], *args: Any) -> T | _Refusal:
+    try:
+        return fn(*args)
+    except DomainError as error:
+        return _Refusal(error)
+
+
+def _warm() -> int:
+    worker.load_models()
+    return os.getpid()
+
+
+class ProcessPoolFaceEngine:
+    """`FaceEngine` backed by a process pool of `workers` processes (default: one per core)."""
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        *,
+        limits: ImageLimits = DEFAULT_LIMITS,
+        start_method: str = "forkserver",
+    ) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self.limits = limits
+        self._context = multiprocessing.get_context(start_method)
+        if start_method == "forkserver":
+            self._context.set_forkserver_preload(["app.face.worker"])
+        self._executor: ProcessPoolExecutor | None = self._new_executor()
+        self._lock = asyncio.Lock()
+        self._busy = 0
+        self.restarts = 0
+
+    def _new_executor(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=self._context, initializer=worker.load_models
+        )
+
+    async def start(self) -> None:
+        """Start every worker and load its models now rather than on the first request."""
+        await asyncio.gather(*(self.run(_warm) for _ in range(self.workers)))
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a picklable function in a worker. Domain errors raised there are raised here."""
+        executor = self._executor
+        if executor is None:
+            raise Unavailable("the face engine is closed", code="face_engine_unavailable")
+        loop = asyncio.get_running_loop()
+        self._busy += 1
+        try:
+            result = await loop.run_in_executor(executor, _guarded, fn, *args)
+        except BrokenProcessPool as exc:
+            await self._replace(executor)
+            raise Unavailable(
+                "a face worker failed; try again", code="face_engine_unavailable"
+            ) from exc
+        finally:
+            self._busy -= 1
+        if isinstance(result, _Refusal):
+            raise result.rebuild()
+        return result
+
+    async def _replace(self, broken: ProcessPoolExecutor) -> None:
+        async with self._lock:
+            if self._executor is not broken:
+                return  # another request already replaced it
+            log.error("face worker pool broken; starting a new one")
+            broken.shutdown(wait=False, cancel_futures=True)
+            self._executor = self._new_executor()
+            self.restarts += 1
+
+    async def enroll(self, photo: bytes) -> CardTemplate:
+        inspect_image(photo, self.limits)
+        return await self.run(worker.enroll, photo, self.limits)
+
+    async def analyse_frame(self, frame: bytes) -> FrameAnalysis:
+        inspect_image(frame, self.limits)
+        return await self.run(worker.analyse_frame, frame, self.limits)
+
+    async def decide(
+        self,
+        challenge: Sequence[Action],
+        frames: Sequence[FrameAnalysis],
+        card: CardTemplate | None,
+        threshold: float,
+    ) -> FaceVerdict:
+        return await self.run(worker.decide, list(challenge), list(frames), card, threshold)
+
+    async def health(self) -> EngineHealth:
+        ok = self._executor is not None
+        return EngineHealth(
+            ok=ok,
+            workers=self.workers,
+            busy=self._busy,
+            restarts=self.restarts,
+            detail="" if ok else "closed",
+        )
+
+    async def aclose(self) -> None:
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
