@@ -1,0 +1,73 @@
+"""The holder's e-card: claim, view, channel links. Called by a channel acting for the citizen."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from litestar import Controller, Response, delete, get, post
+from litestar.params import FromPath
+
+from app.clock import rfc3339
+from app.domain.ecards import EcardView as DomainView
+from app.domain.principals import Principal
+from app.http.deps import PrincipalDep, ServicesDep
+from models.ecards import ClaimedEcard, EcardView, LinkedChannel, StatusReference
+from models.realname import MaskedHolder
+
+
+def ecard_view(view: DomainView) -> EcardView:
+    ecard = view.ecard
+    return EcardView(
+        sign_no=ecard.sign_no, state=ecard.state, card_no=ecard.card_no, aab301=view.aab301,
+        sign_level=ecard.sign_level,
+        holder=MaskedHolder(name=view.holder.name, id_number=view.holder.id_number),
+        channels=[LinkedChannel(client_id=c, linked_at=rfc3339(at)) for c, at in _channels(view)],
+        issued_at=rfc3339(ecard.issued_at), valid_until=rfc3339(ecard.expires_at),
+        state_since=rfc3339(ecard.state_since),
+        status=StatusReference(idx=ecard.status_idx, uri=view.status_uri),
+        replaced_by=ecard.replaced_by,
+    )
+
+
+def _channels(view: DomainView) -> list[tuple[str, datetime]]:
+    """One entry per channel, however many accounts of the person linked it."""
+    first: dict[str, datetime] = {}
+    for link in view.channels:
+        first.setdefault(link.client_id, link.linked_at)
+    return list(first.items())
+
+
+def holder_of(principal: Principal, scope: str) -> tuple[int, str | None]:
+    """(account, channel) of the caller: a channel token for the citizen, or the citizen's login."""
+    if principal.kind == "user":
+        return principal.user(), None
+    return principal.acting_for_user(scope)
+
+
+class EcardController(Controller):
+    path = "/v1/ecards"
+    tags = ("e-card",)
+
+    @post("/", status_code=201)
+    async def claim(self, services: ServicesDep, principal: PrincipalDep) -> Response[ClaimedEcard]:
+        """Issue the e-card (201), or return the existing one for this channel (200).
+
+        Scope `ecard:claim`; a face verification of the holder must have passed within 10 minutes.
+        """
+        account_id, client_id = principal.acting_for_user("ecard:claim")
+        issued = await services.issuance.ecards.claim(account_id, client_id)
+        expires_in = int((issued.view.ecard.expires_at - services.clock.now()).total_seconds())
+        body = ClaimedEcard(token=issued.token, expires_in=expires_in, ecard=ecard_view(issued.view))
+        return Response(body, status_code=201 if issued.created else 200)
+
+    @get("/me")
+    async def me(self, services: ServicesDep, principal: PrincipalDep) -> EcardView:
+        """The holder's e-card and its state; scope `ecard:read` (or the citizen's own login)."""
+        account_id, client_id = holder_of(principal, "ecard:read")
+        return ecard_view(await services.issuance.ecards.me(account_id, client_id))
+
+    @delete("/me/channels/{target:str}", status_code=204)
+    async def unlink(self, target: FromPath[str], services: ServicesDep, principal: PrincipalDep) -> None:
+        """Unlink one channel from the holder's e-card; the other channels keep theirs."""
+        account_id, client_id = holder_of(principal, "ecard:read")
+        await services.issuance.ecards.unlink(account_id, client_id, target)

@@ -1,0 +1,79 @@
+"""The e-card, its dynamic QR code and their verification, as clients send and receive them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from models.base import Wire
+from models.realname import MaskedHolder
+
+QrCodeText = Annotated[str, msgspec.Meta(min_length=1, max_length=4096,
+                                         description="the string read from the QR symbol")]
+
+
+class LinkedChannel(Wire):
+    client_id: str
+    linked_at: str
+
+
+class StatusReference(Wire):
+    """Where a relying party checks the e-card offline (IETF Token Status List)."""
+
+    idx: int
+    uri: str
+
+
+class EcardView(Wire):
+    sign_no: str  # 签发号
+    state: Literal["active", "suspended", "invalid"]
+    card_no: str
+    aab301: str  # the issuing region's 6-digit administrative code
+    sign_level: int  # 1 identity and query services; 2 payment as well
+    holder: MaskedHolder
+    channels: list[LinkedChannel]
+    issued_at: str
+    valid_until: str
+    state_since: str
+    status: StatusReference
+    replaced_by: str | None = None
+
+
+class ClaimedEcard(Wire):
+    """The e-card token (JWS, `typ` ecard+jwt, ES256) and its view."""
+
+    token: str
+    expires_in: int
+    ecard: EcardView
+    token_type: str = "ecard+jwt"  # noqa: S105 - the JWS typ
+
+
+class QrCodeRequest(Wire):
+    image_format: Literal["png", "svg"] = "png"
+
+
+class QrCode(Wire):
+    code: str
+    expires_in: int
+    expires_at: str
+    image: str  # a data: URI of the QR symbol (image/png or image/svg+xml)
+    image_format: Literal["png", "svg"]
+
+
+class QrVerifyRequest(Wire):
+    code: QrCodeText
+
+
+class QrVerification(Wire):
+    """Who presents the code and whether the card is usable; `card_no` only for `card:manage`."""
+
+    sub: str  # pseudonymous subject, the same as in the e-card token
+    sign_no: str
+    holder: MaskedHolder
+    aab301: str
+    sign_level: int
+    ecard_state: Literal["active", "suspended", "invalid"]
+    card_usable: bool
+    verified_at: str
+    card_no: str | None = None
