@@ -16,7 +16,7 @@ from app.clock import Clock
 from app.composition import open_services
 from app.config import Settings, load_settings
 from app.errors import DomainError
-from app.http import accounts, admin, dev, health, oauth, realname
+from app.http import accounts, admin, dev, discovery, ecards, health, oauth, qrcodes, realname
 from app.http.deps import DEPENDENCIES
 from app.http.problems import domain_error_handler, http_error_handler, unhandled_error_handler
 
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         oauth.OAuthController,
         realname.RealnameController,
         admin.AdminController,
+        discovery.jwks, discovery.status_list, ecards.EcardController, qrcodes.QrCodeController,
     ]
     if settings.is_dev:
         handlers.append(dev.outbox)

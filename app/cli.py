@@ -12,6 +12,7 @@ from typing import TypeVar
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from app.cli_keys import keys
 from app.clock import rfc3339
 from app.composition import open_services
 from app.config import ConfigError, Settings, load_settings
@@ -119,3 +120,6 @@ def cards_import(file: Path, quiet: bool) -> None:
     }))
     if report.errors or report.conflicts:
         sys.exit(1)
+
+
+main.add_command(keys)

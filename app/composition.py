@@ -13,6 +13,7 @@ from app.domain.consent import ConsentService
 from app.domain.realname import RealnameService
 from app.domain.registry import RegistryImporter
 from app.face.images import decode_image
+from app.issuance import NoFaceEvidence, build_issuance
 from app.security.vault import load_vault
 from app.services import Services
 from app.sms import OutboxSmsSender, load_sender
@@ -44,6 +45,7 @@ async def open_services(settings: Settings, *, clock: Clock | None = None) -> As
             consent=ConsentService(storage, clock),
             realname=RealnameService(storage, clock, vault),
             registry=RegistryImporter(storage, clock, vault, _check_photo),
+            issuance=build_issuance(settings, storage, clock, vault, NoFaceEvidence()),
         )
     finally:
         await database.close()

@@ -12,6 +12,7 @@ from app.domain.consent import ConsentService
 from app.domain.realname import RealnameService
 from app.domain.registry import RegistryImporter
 from app.domain.uow import Storage
+from app.issuance import Issuance
 from app.security.vault import Vault
 
 
@@ -26,3 +27,4 @@ class Services:
     consent: ConsentService
     realname: RealnameService
     registry: RegistryImporter
+    issuance: Issuance

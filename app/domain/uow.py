@@ -9,7 +9,9 @@ from app.domain.accounts import AccountRepository, SmsCodeRepository, TokenRepos
 from app.domain.audit import AuditRepository
 from app.domain.channels import ChannelRepository
 from app.domain.consent import ConsentRepository
+from app.domain.ecards import EcardRepository
 from app.domain.limits import RateLimitRepository
+from app.domain.qrcodes import QrCodeRepository
 from app.domain.realname import RealnameRepository
 from app.domain.registry import CardRepository
 
@@ -24,6 +26,8 @@ class UnitOfWork(Protocol):
     realname: RealnameRepository
     limits: RateLimitRepository
     audit: AuditRepository
+    ecards: EcardRepository
+    qrcodes: QrCodeRepository
 
 
 class Storage(Protocol):

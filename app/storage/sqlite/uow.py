@@ -12,6 +12,7 @@ from app.storage.sqlite.accounts import SqliteAccounts, SqliteSmsCodes, SqliteTo
 from app.storage.sqlite.cards import SqliteCards
 from app.storage.sqlite.channels import SqliteChannels
 from app.storage.sqlite.consent import SqliteConsents
+from app.storage.sqlite.ecards import SqliteEcards, SqliteQrCodes
 from app.storage.sqlite.misc import SqliteAudit, SqliteLimits, SqliteRealname
 
 
@@ -27,6 +28,8 @@ class SqliteUnitOfWork:
         self.realname = SqliteRealname(conn)
         self.limits = SqliteLimits(conn)
         self.audit = SqliteAudit(conn)
+        self.ecards = SqliteEcards(conn)
+        self.qrcodes = SqliteQrCodes(conn)
 
 
 class SqliteStorage:
