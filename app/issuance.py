@@ -15,6 +15,7 @@ from app.security.jose import Signer
 from app.security.keys import KeyStore, load_key_store
 from app.security.vault import Vault
 
+
 class NoFaceEvidence:
     """Stands in until face sessions are wired: no face session has passed, so no claim does."""
 
