@@ -14,8 +14,8 @@ from app.errors import Conflict, InvalidInput
 
 RequestedApplications = Literal["social_security", "financial", "both"]
 
-_PHONE = re.compile(r"^1[3-9]\d{9}$")
-_POSTCODE = re.compile(r"^\d{6}$")
+_PHONE = re.compile(r"1[3-9][0-9]{9}")
+_POSTCODE = re.compile(r"[0-9]{6}")
 _MAX_ADDRESS = 200
 
 
@@ -46,13 +46,13 @@ def normalise_contact(contact: Contact) -> Contact:
     phone = contact.phone.strip() if contact.phone is not None else None
     address = contact.address.strip() if contact.address is not None else None
     postcode = contact.postcode.strip() if contact.postcode is not None else None
-    if phone is not None and not _PHONE.match(phone):
+    if phone is not None and not _PHONE.fullmatch(phone):
         raise InvalidInput("contact.phone: an 11-digit mobile number", code="invalid_contact",
                            field="contact.phone")
     if address is not None and not 0 < len(address) <= _MAX_ADDRESS:
         raise InvalidInput(f"contact.address: 1-{_MAX_ADDRESS} characters", code="invalid_contact",
                            field="contact.address")
-    if postcode is not None and not _POSTCODE.match(postcode):
+    if postcode is not None and not _POSTCODE.fullmatch(postcode):
         raise InvalidInput("contact.postcode: six digits", code="invalid_contact",
                            field="contact.postcode")
     return Contact(phone=phone, address=address, postcode=postcode)

@@ -18,7 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from app.errors import InvalidInput
 from app.security.vault import Vault
 
-_PIN = re.compile(r"^\d{6}$")
+_PIN = re.compile(r"[0-9]{6}")
 _ASCENDING = "0123456789"
 _DESCENDING = "9876543210"
 
@@ -31,7 +31,7 @@ def initial_pin(id_number: str) -> str:
 
 
 def check_pin_shape(pin: str, *, field: str) -> None:
-    if not _PIN.match(pin):
+    if not _PIN.fullmatch(pin):
         raise InvalidInput(f"{field}: a PIN is exactly six digits", code="invalid_pin", field=field)
 
 

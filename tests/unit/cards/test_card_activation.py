@@ -73,7 +73,9 @@ async def test_activation_confirms_and_updates_contact(w: World) -> None:
     assert (after.phone, after.address, after.postcode) == ("13912345678", "old", "266071")
 
 
-@pytest.mark.parametrize("contact", [Contact(phone="12345"), Contact(postcode="2660"), Contact(address=" ")])
+@pytest.mark.parametrize("contact", [
+    Contact(phone="12345"), Contact(phone="1391234567８"), Contact(postcode="2660"), Contact(address=" "),
+])
 async def test_activation_refuses_malformed_contact(w: World, contact) -> None:
     w.put(card())
     with pytest.raises(InvalidInput) as refused:
