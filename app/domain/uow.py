@@ -7,6 +7,7 @@ from typing import Protocol
 
 from app.domain.accounts import AccountRepository, SmsCodeRepository, TokenRepository
 from app.domain.audit import AuditRepository
+from app.domain.cards.repository import CardLifecycleRepository
 from app.domain.channels import ChannelRepository
 from app.domain.consent import ConsentRepository
 from app.domain.ecards import EcardRepository
@@ -28,6 +29,7 @@ class UnitOfWork(Protocol):
     audit: AuditRepository
     ecards: EcardRepository
     qrcodes: QrCodeRepository
+    card_lifecycle: CardLifecycleRepository
 
 
 class Storage(Protocol):
