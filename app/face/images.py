@@ -6,7 +6,10 @@ the raw bytes, which costs microseconds and may run on the event loop (`inspect_
 does OpenCV decode the pixels (`decode_image`), which is CPU work for a face worker.
 
 Pillow is not used on purpose: importing face_recognition sets Pillow's process-wide
-`LOAD_TRUNCATED_IMAGES = True`, which would let truncated uploads through silently.
+`LOAD_TRUNCATED_IMAGES = True`, which would let truncated uploads through silently. OpenCV's
+libjpeg also only warns about corrupt entropy data (and fills the gap with grey), so a JPEG is
+first run through libjpeg-turbo in strict mode (simplejpeg, at 1/8 scale: every coefficient is
+still read, but little is rendered), where such warnings are errors.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import cv2
 import msgspec
 import numpy as np
 import numpy.typing as npt
+import simplejpeg
 
 from app.errors import InvalidInput, PayloadTooLarge, UnsupportedMedia
 
@@ -148,6 +152,11 @@ def decode_image(data: bytes, limits: ImageLimits = DEFAULT_LIMITS) -> RGBImage:
     `inspect_image`, and `InvalidInput` (`corrupt_image`) when the pixels cannot be decoded.
     """
     header = inspect_image(data, limits)
+    if header.kind == "jpeg":
+        try:
+            simplejpeg.decode_jpeg(data, colorspace="GRAY", min_factor=8, strict=True)
+        except ValueError as exc:
+            raise _corrupt("JPEG data is corrupt or truncated") from exc
     buffer = np.frombuffer(data, dtype=np.uint8)
     try:
         bgr = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
