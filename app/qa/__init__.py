@@ -1,0 +1,1 @@
+"""QA tooling: synthesised liveness frame sequences and the fixture loader."""
