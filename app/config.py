@@ -57,6 +57,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ConfigError("ECARD_ISSUER must be an https:// URL when ECARD_ENV=prod")
 
 
+def _decode(kind: type, value: object) -> object:
+    if kind is Path and isinstance(value, str):
+        return Path(value)
+    raise NotImplementedError(f"cannot read {kind} from the environment")
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Build settings from `ECARD_*` variables; unknown values raise ConfigError."""
     env = os.environ if environ is None else environ
@@ -77,7 +83,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         if variable in env:
             raw[field] = env[variable]
     try:
-        settings = msgspec.convert(raw, Settings, strict=False)
+        settings = msgspec.convert(raw, Settings, strict=False, dec_hook=_decode)
     except msgspec.ValidationError as exc:
         raise ConfigError(f"invalid setting: {exc}") from exc
     settings.check()

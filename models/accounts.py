@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from models.base import Password, Phone, SmsCodeText, Token, Wire
 
 
@@ -35,9 +37,9 @@ class SessionRefresh(Wire):
 
 class SessionTokens(Wire):
     access_token: str
+    token_type: Literal["Bearer"]
     refresh_token: str
     expires_in: int
-    token_type: str = "Bearer"
 
 
 class OutboxMessage(Wire):

@@ -35,9 +35,9 @@ class ConsentRedirect(Wire):
 
 class TokenResponse(Wire):
     access_token: str
+    token_type: Literal["Bearer"]
     expires_in: int
     scope: str
-    token_type: str = "Bearer"
     refresh_token: str | None = None
 
 

@@ -78,7 +78,7 @@ class OAuthController(Controller):
             issued = await services.consent.client_credentials(channel, form.get("scope"))
         else:
             raise OAuthError(f"grant_type {grant!r} is not supported", code="unsupported_grant_type")
-        body = TokenResponse(access_token=issued.access_token, expires_in=issued.expires_in,
+        body = TokenResponse(access_token=issued.access_token, token_type="Bearer", expires_in=issued.expires_in,
                              scope=issued.scope, refresh_token=issued.refresh_token)
         return Response(body, headers=NO_STORE)
 

@@ -1,0 +1,139 @@
+"""Real-name check (实名认证) against the registry of physical cards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+
+from app.services import Services
+from tests.flow import add_channel, bearer, card_row, channel_token, register_and_login, write_jsonl
+
+
+async def channel_for_user(client: AsyncTestClient[Any], services: Services, phone: str = "13912345678") -> str:
+    channel = await add_channel(services, f"app-{phone}")
+    user = await register_and_login(client, phone)
+    tokens = await channel_token(client, user, channel)
+    token: str = tokens["access_token"]
+    return token
+
+
+async def import_rows(services: Services, tmp_path: Path, rows: list[dict[str, Any]]) -> None:
+    report = await services.registry.import_file(write_jsonl(tmp_path / "cards.jsonl", rows))
+    assert not report.errors, report.errors
+
+
+async def test_matching_name_and_id_pass_with_masked_holder(
+    client: AsyncTestClient[Any], services: Services, tmp_path: Path
+) -> None:
+    row = card_row(1, name="张三")
+    await import_rows(services, tmp_path, [row])
+    token = await channel_for_user(client, services)
+    r = await client.post("/v1/realname", json={"name": "张三", "id_number": row["id_number"]},
+                          headers=bearer(token))
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["realname_id"]
+    assert body["holder"] == {"name": "张*", "id_number": row["id_number"][:6] + "********" + row["id_number"][-4:]}
+    assert row["id_number"] not in r.text
+    assert body["card_no"] == row["card_no"]
+
+
+async def test_bad_checksum_is_refused_before_lookup(
+    client: AsyncTestClient[Any], services: Services
+) -> None:
+    token = await channel_for_user(client, services)
+    r = await client.post("/v1/realname", json={"name": "张三", "id_number": "110105194912310021"},
+                          headers=bearer(token))
+    assert r.status_code == 422
+    assert r.json()["code"] == "invalid_id_number"
+
+
+async def test_impossible_birth_date_is_refused(client: AsyncTestClient[Any], services: Services) -> None:
+    from app.domain.idnumber import check_character  # noqa: PLC0415
+
+    first17 = "11010519491331002"  # month 13
+    token = await channel_for_user(client, services)
+    r = await client.post("/v1/realname", json={"name": "张三", "id_number": first17 + check_character(first17)},
+                          headers=bearer(token))
+    assert r.json()["code"] == "invalid_id_number"
+    assert "birth date" in r.json()["detail"]
+
+
+async def test_unknown_region_is_refused(client: AsyncTestClient[Any], services: Services) -> None:
+    from app.domain.idnumber import check_character  # noqa: PLC0415
+
+    first17 = "99010519491231002"
+    token = await channel_for_user(client, services)
+    r = await client.post("/v1/realname", json={"name": "张三", "id_number": first17 + check_character(first17)},
+                          headers=bearer(token))
+    assert r.json()["code"] == "invalid_id_number"
+    assert "region" in r.json()["detail"]
+
+
+async def test_name_and_id_mismatch_is_refused(
+    client: AsyncTestClient[Any], services: Services, tmp_path: Path
+) -> None:
+    row = card_row(1, name="张三")
+    await import_rows(services, tmp_path, [row])
+    token = await channel_for_user(client, services)
+    r = await client.post("/v1/realname", json={"name": "李四", "id_number": row["id_number"]},
+                          headers=bearer(token))
+    assert r.status_code == 404
+    assert r.json()["code"] == "realname_mismatch"
+
+
+async def test_card_not_collected_is_not_usable(
+    client: AsyncTestClient[Any], services: Services, tmp_path: Path
+) -> None:
+    row = card_row(1, name="张三", collected_on=None)
+    await import_rows(services, tmp_path, [row])
+    token = await channel_for_user(client, services)
+    r = await client.post("/v1/realname", json={"name": "张三", "id_number": row["id_number"]},
+                          headers=bearer(token))
+    assert r.status_code == 409
+    assert r.json()["code"] == "card_not_usable"
+
+
+async def test_five_failures_per_account_then_rate_limited(
+    client: AsyncTestClient[Any], services: Services, tmp_path: Path
+) -> None:
+    rows = [card_row(n) for n in range(1, 8)]
+    await import_rows(services, tmp_path, rows)
+    token = await channel_for_user(client, services)
+    for row in rows[:5]:
+        r = await client.post("/v1/realname", json={"name": "王五", "id_number": row["id_number"]},
+                              headers=bearer(token))
+        assert r.status_code == 404
+    right = rows[5]
+    r = await client.post("/v1/realname", json={"name": right["name"], "id_number": right["id_number"]},
+                          headers=bearer(token))
+    assert r.status_code == 429
+    assert r.json()["code"] == "rate_limited"
+    assert int(r.headers["retry-after"]) > 0
+
+
+async def test_five_failures_per_id_number_across_accounts(
+    client: AsyncTestClient[Any], services: Services, tmp_path: Path
+) -> None:
+    row = card_row(1, name="张三")
+    await import_rows(services, tmp_path, [row])
+    phones = [f"1391234560{i}" for i in range(6)]
+    for phone in phones[:5]:
+        token = await channel_for_user(client, services, phone)
+        r = await client.post("/v1/realname", json={"name": "李四", "id_number": row["id_number"]},
+                              headers=bearer(token))
+        assert r.status_code == 404
+    token = await channel_for_user(client, services, phones[5])
+    r = await client.post("/v1/realname", json={"name": "张三", "id_number": row["id_number"]},
+                          headers=bearer(token))
+    assert r.status_code == 429
+
+
+async def test_empty_name_is_refused(client: AsyncTestClient[Any], services: Services) -> None:
+    token = await channel_for_user(client, services)
+    r = await client.post("/v1/realname", json={"name": "   ", "id_number": "11010519491231002X"},
+                          headers=bearer(token))
+    assert r.status_code == 422
+    assert r.json()["code"] == "invalid_name"
