@@ -276,3 +276,20 @@ def status_of(claims: dict[str, Any], idx: int) -> int:
     from app.domain.status_list import decode_lst, read  # noqa: PLC0415
 
     return read(decode_lst(claims["status_list"]["lst"]), idx)
+
+
+async def test_full_flow_consent_then_claim(world: World) -> None:
+    """Register, log in, allow the channel, pass the face check, claim: the token verifies."""
+    from tests.flow import add_channel, channel_token, register_and_login  # noqa: PLC0415
+
+    channel = await add_channel(world.services, "full-flow-app")
+    user_token = await register_and_login(world.client, "13700000001")
+    access = (await channel_token(world.client, user_token, channel))["access_token"]
+    async with world.services.storage.unit_of_work() as uow:
+        account = await uow.accounts.by_phone("13700000001")
+    assert account is not None
+    world.pass_face(account.id, "A00000003")
+    r = await world.client.post("/v1/ecards", headers=bearer(access))
+    assert r.status_code == 201, r.text
+    claims = await jwks_verify(world.client, r.json()["token"], world.clock.now())
+    assert (claims["channel"], claims["card_no"]) == ("full-flow-app", "A00000003")
