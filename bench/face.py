@@ -1,0 +1,202 @@
+"""Face engine benchmark: PAD error rates, match distances, and CPU cost against the naive pipeline.
+
+    uv run python bench/face.py [--fixtures fixtures] [--threshold 0.45]
+
+Prints, from one run:
+1. APCER / BPCER (ISO/IEC 30107-3) over the sets of `fixtures/MANIFEST.json`: every set with
+   kind `genuine` is a bona fide presentation that should pass; every other set is an attack
+   (`expected` names the reason it should fail with). A set without an action is challenged with
+   `blink`.
+2. Genuine and impostor match distances (card photo against the selfie and the chosen live
+   frames of each genuine set), with FMR / FNMR at the threshold.
+3. The CPU time of one 3-action session through the engine (analyse every frame, decide) against
+   the naive pipeline on the same frames (face_recognition detect + encode on every frame at full
+   resolution), as a ratio.
+
+The engine runs in this process (the numbers are CPU seconds of this process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.face import liveness, match, worker
+from app.face.engine import Action, CardTemplate, FrameAnalysis
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class FixtureSet:
+    name: str
+    kind: str
+    expected: str
+    person: str | None
+    card: str | None
+    action: Action | None
+    frames: list[Path]
+
+
+def load_manifest(folder: Path) -> tuple[dict[str, Path], list[FixtureSet]]:
+    """Card photos by person, and the frame sets, as the fixture manifest describes them."""
+    manifest = json.loads((folder / "MANIFEST.json").read_text(encoding="utf-8"))
+    cards = {
+        person: folder / info["card_photo"]
+        for person, info in manifest["people"].items()
+        if info.get("card_photo")
+    }
+    sets = [
+        FixtureSet(
+            name=name,
+            kind=info["kind"],
+            expected=info["expected"],
+            person=info.get("person"),
+            card=info.get("card"),
+            action=info.get("action"),
+            frames=[folder / frame for frame in info["frames"]],
+        )
+        for name, info in manifest["sets"].items()
+    ]
+    return cards, sets
+
+
+def selfies(folder: Path) -> dict[str, Path]:
+    manifest = json.loads((folder / "MANIFEST.json").read_text(encoding="utf-8"))
+    return {
+        person: folder / info["selfie"]
+        for person, info in manifest["people"].items()
+        if info.get("selfie")
+    }
+
+
+def analyse_set(fixture: FixtureSet) -> list[FrameAnalysis]:
+    return [worker.analyse_frame(path.read_bytes()) for path in fixture.frames]
+
+
+def pad_rates(
+    cards: dict[str, CardTemplate], sets: list[FixtureSet], threshold: float
+) -> None:
+    """Print each set's verdict, then BPCER and APCER per attack type."""
+    bona_fide: list[bool] = []
+    attacks: dict[str, list[bool]] = {}
+    print("\n== Presentation attack detection (ISO/IEC 30107-3) ==")
+    print(f"{'set':48} {'expected':16} {'verdict':16} scores")
+    for fixture in sets:
+        frames = analyse_set(fixture)
+        challenge: list[Action] = [fixture.action or "blink"]
+        card = cards.get(fixture.card or "")
+        verdict = worker.decide(challenge, frames, card, threshold)
+        outcome = "passed" if verdict.passed else str(verdict.reason)
+        shown = {k: round(v, 3) for k, v in verdict.scores.items() if k in _SHOWN}
+        print(f"{fixture.name:48} {fixture.expected:16} {outcome:16} {shown}")
+        if fixture.kind == "genuine":
+            bona_fide.append(not verdict.passed)
+        else:
+            attacks.setdefault(fixture.kind, []).append(verdict.passed)
+    bpcer = 100.0 * sum(bona_fide) / max(len(bona_fide), 1)
+    print(f"\nBPCER {bpcer:.1f} % ({sum(bona_fide)} of {len(bona_fide)} genuine sets rejected)")
+    worst = 0.0
+    for kind, accepted in sorted(attacks.items()):
+        apcer = 100.0 * sum(accepted) / len(accepted)
+        worst = max(worst, apcer)
+        print(f"APCER[{kind}] {apcer:.1f} % ({sum(accepted)} of {len(accepted)} accepted)")
+    print(f"APCER (worst attack type) {worst:.1f} %")
+
+
+_SHOWN = {"match_distance", "identity_max_distance", "moire", "glare", "identical_share"}
+
+
+def match_rates(
+    cards: dict[str, CardTemplate],
+    selfie_paths: dict[str, Path],
+    sets: list[FixtureSet],
+    threshold: float,
+) -> None:
+    """Genuine and impostor distances: card photo vs selfie and vs each genuine set's frames."""
+    probes: dict[str, list[np.ndarray]] = {}
+    for person, path in selfie_paths.items():
+        probes.setdefault(person, []).append(
+            match.template_encoding(worker.enroll(path.read_bytes()))
+        )
+    for fixture in sets:
+        if fixture.kind != "genuine" or fixture.person is None:
+            continue
+        frames = analyse_set(fixture)
+        report = liveness.assess([fixture.action or "blink"], frames)
+        selection = liveness.select_frames(frames, report.matched)
+        for index in selection.match:
+            probes.setdefault(fixture.person, []).append(worker.encode_chip(frames[index].chip))
+    genuine: list[float] = []
+    impostor: list[float] = []
+    for card_person, card in cards.items():
+        reference = match.template_encoding(card)
+        for probe_person, encodings in probes.items():
+            target = genuine if probe_person == card_person else impostor
+            target.extend(match.distance(reference, e) for e in encodings)
+    print("\n== Face match (card photo vs live face) ==")
+    for label, values in (("genuine", genuine), ("impostor", impostor)):
+        if values:
+            array = np.array(values)
+            print(
+                f"{label:9} n={len(values):3} min {array.min():.3f} median "
+                f"{np.median(array):.3f} max {array.max():.3f}"
+            )
+    fnmr = 100.0 * sum(d > threshold for d in genuine) / max(len(genuine), 1)
+    fmr = 100.0 * sum(d <= threshold for d in impostor) / max(len(impostor), 1)
+    print(f"at threshold {threshold}: FNMR {fnmr:.1f} %  FMR {fmr:.1f} %")
+
+
+def session_cost(sets: list[FixtureSet], cards: dict[str, CardTemplate], threshold: float) -> None:
+    """CPU seconds of one 3-action session: this engine vs detect+encode on every frame."""
+    import face_recognition  # noqa: PLC0415 - only the naive baseline needs it
+
+    person = next(s.person for s in sets if s.kind == "genuine")
+    chosen: list[Action] = ["turn_left", "blink", "open_mouth"]
+    by_action = {s.action: s for s in sets if s.kind == "genuine" and s.person == person}
+    frames = [p.read_bytes() for action in chosen for p in by_action[action].frames]
+    card = cards[person or ""]
+
+    start = time.process_time()
+    analyses = [worker.analyse_frame(frame) for frame in frames]
+    verdict = worker.decide(chosen, analyses, card, threshold)
+    engine_cpu = time.process_time() - start
+
+    from app.face.images import decode_image  # noqa: PLC0415
+
+    start = time.process_time()
+    for frame in frames:
+        image = decode_image(frame)
+        locations = face_recognition.face_locations(image)
+        face_recognition.face_encodings(image, locations)
+    naive_cpu = time.process_time() - start
+    print("\n== CPU cost of one 3-action session ==")
+    print(f"frames {len(frames)} ({', '.join(chosen)}), verdict passed={verdict.passed}")
+    print(f"engine {engine_cpu:.2f} s   naive {naive_cpu:.2f} s   ratio {engine_cpu / naive_cpu:.3f}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fixtures", type=Path, default=ROOT / "fixtures")
+    parser.add_argument("--threshold", type=float, default=match.DEFAULT_MATCH_THRESHOLD)
+    args = parser.parse_args(argv)
+    if not (args.fixtures / "MANIFEST.json").exists():
+        raise SystemExit(
+            f"{args.fixtures}/MANIFEST.json not found: run `uv run python fixtures/make_fixtures.py`"
+        )
+    worker.load_models()
+    card_paths, sets = load_manifest(args.fixtures)
+    cards = {person: worker.enroll(path.read_bytes()) for person, path in card_paths.items()}
+    pad_rates(cards, sets, args.threshold)
+    match_rates(cards, selfies(args.fixtures), sets, args.threshold)
+    session_cost(sets, cards, args.threshold)
+
+
+if __name__ == "__main__":
+    main()
