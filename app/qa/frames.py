@@ -137,12 +137,25 @@ def synthesise(
         # A strong pose can push the face past what the frontal detector finds; ease it off a
         # little rather than hand QA a frame that only tests the detector.
         for _ in range(RETRIES if check and strength > 0 else 0):
-            if len(find_faces(frame)) == 1:
+            if _detectable(frame):
                 break
             strength *= 0.85
             frame = _camera(_pose(image, face, action, strength), face, motion[index], rng)
         result.append(frame)
     return result
+
+
+def _detectable(frame: Image) -> bool:
+    """One face, both in the frame and after the JPEG round trip a client upload goes through."""
+    if len(find_faces(frame)) != 1:
+        return False
+    bgr = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
+    ok, encoded = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    decoded = cv2.imdecode(encoded, cv2.IMREAD_COLOR) if ok else None
+    if decoded is None:
+        return False
+    rgb = np.asarray(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB), dtype=np.uint8)
+    return len(find_faces(rgb)) == 1
 
 
 def pose(photo: npt.NDArray[np.uint8] | Path, action: Action, strength: float) -> Image:
