@@ -15,6 +15,7 @@ from app.domain.cards.activation import (
     normalise_contact,
 )
 from app.domain.cards.agents import agent_record, validate_agent
+from app.domain.cards.ecard_link import LiveEcardState
 from app.domain.cards.lifecycle import LossAction, next_loss_state, require_normal, require_not_lost
 from app.domain.cards.model import (
     PIN_ATTEMPTS,
@@ -26,7 +27,13 @@ from app.domain.cards.model import (
     LossKind,
     PinState,
 )
-from app.domain.cards.pin import PinHasher, check_new_pin, check_pin_shape, initial_pin
+from app.domain.cards.pin import (
+    PepperedPinHasher,
+    PinHasher,
+    check_new_pin,
+    check_pin_shape,
+    initial_pin,
+)
 from app.domain.cards.replacement import new_card_number, replacement_card
 from app.domain.cards.repository import ECardStateReader
 from app.domain.cards.sweep import SweepReport, is_overdue, temporary_loss_lapsed
@@ -393,3 +400,11 @@ async def _load(uow: UnitOfWork, card_no: str) -> CardRecord:
     if card is None:
         raise NotFound(f"no card {card_no!r}", code="card_not_found")
     return card
+
+
+def build_card_service(
+    storage: Storage, clock: Clock, vault: Vault, listener: CardStateListener,
+) -> CardService:
+    """The production wiring: the keyed slow PIN hash and the e-card state from `uow.ecards`."""
+    return CardService(storage, clock, vault, listener, pin_hasher=PepperedPinHasher(vault),
+                       ecards=LiveEcardState())
