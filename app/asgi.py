@@ -15,8 +15,9 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from app.clock import Clock
 from app.composition import open_services
 from app.config import Settings, load_settings
+from app.domain.cards.periodic import periodic_sweep
 from app.errors import DomainError
-from app.http import accounts, admin, dev, discovery, ecards, health, oauth, qrcodes, realname
+from app.http import accounts, admin, cards, dev, discovery, ecards, health, oauth, qrcodes, realname
 from app.http.deps import DEPENDENCIES
 from app.http.problems import domain_error_handler, http_error_handler, unhandled_error_handler
 
@@ -30,7 +31,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with open_services(settings, clock=clock) as services:
+        async with (open_services(settings, clock=clock) as services,
+                    periodic_sweep(services.cards, settings.sweep_interval_seconds)):
             app.state.services = services
             yield
 
@@ -41,6 +43,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         realname.RealnameController,
         admin.AdminController,
         discovery.jwks, discovery.status_list, ecards.EcardController, qrcodes.QrCodeController,
+        cards.CardController,
     ]
     if settings.is_dev:
         handlers.append(dev.outbox)

@@ -13,6 +13,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from app.cli_keys import keys
+from app.cli_sweep import sweep
 from app.clock import rfc3339
 from app.composition import open_services
 from app.config import ConfigError, Settings, load_settings
@@ -123,3 +124,4 @@ def cards_import(file: Path, quiet: bool) -> None:
 
 
 main.add_command(keys)
+main.add_command(sweep)

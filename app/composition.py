@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from app.clock import Clock, SystemClock
 from app.config import ConfigError, Settings
 from app.domain.accounts import AccountService, SmsSender
+from app.domain.cards.service import build_card_service
 from app.domain.channels import ChannelService
 from app.domain.consent import ConsentService
 from app.domain.realname import RealnameService
@@ -38,6 +39,7 @@ async def open_services(settings: Settings, *, clock: Clock | None = None) -> As
     try:
         storage = SqliteStorage(database)
         sms: SmsSender = load_sender(settings.sms_sender) if settings.sms_sender else OutboxSmsSender(storage, clock)
+        issuance = build_issuance(settings, storage, clock, vault, NoFaceEvidence())
         yield Services(
             settings=settings, clock=clock, storage=storage, vault=vault,
             channels=ChannelService(storage, clock),
@@ -45,7 +47,8 @@ async def open_services(settings: Settings, *, clock: Clock | None = None) -> As
             consent=ConsentService(storage, clock),
             realname=RealnameService(storage, clock, vault),
             registry=RegistryImporter(storage, clock, vault, _check_photo),
-            issuance=build_issuance(settings, storage, clock, vault, NoFaceEvidence()),
+            issuance=issuance,
+            cards=build_card_service(storage, clock, vault, issuance.ecards),
         )
     finally:
         await database.close()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from app.clock import Clock
 from app.config import Settings
 from app.domain.accounts import AccountService
+from app.domain.cards.service import CardService
 from app.domain.channels import ChannelService
 from app.domain.consent import ConsentService
 from app.domain.realname import RealnameService
@@ -28,3 +29,4 @@ class Services:
     realname: RealnameService
     registry: RegistryImporter
     issuance: Issuance
+    cards: CardService
