@@ -31,7 +31,7 @@ class ContactIn(Wire):
 
     phone: Annotated[str, msgspec.Meta(max_length=16)] | None = None
     address: Annotated[str, msgspec.Meta(max_length=200)] | None = None
-    postcode: Annotated[str, msgspec.Meta(max_length=6)] | None = None
+    postcode: Annotated[str, msgspec.Meta(max_length=16)] | None = None
 
 
 class ActivationRequest(Wire):

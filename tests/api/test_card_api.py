@@ -130,3 +130,21 @@ async def test_refusals_are_problem_documents_with_codes(
     assert (r.status_code, r.json()["code"]) == (404, "card_not_found")
 
 
+
+
+async def test_bank_activation_updates_contact_and_records_the_agent(
+    client: AsyncTestClient[Any], counter: dict[str, str], holder_id: str,
+) -> None:
+    agent = {"name": "李四", "id_number": "370203199007013213", "power_of_attorney_ref": "POA-7"}
+    body = {"channel": "bank", "holder_id_number": holder_id, "agent": agent,
+            "contact": {"phone": "13912345678", "postcode": "518000"}}
+    r = await client.post(f"/v1/cards/{CARD}/activations", json=body, headers=counter)
+    assert r.status_code == 200, r.text
+    assert (r.json()["holder"]["phone"], r.json()["holder"]["postcode"]) == ("139****5678", "518000")
+    [event] = (await client.get(f"/v1/cards/{CARD}/events", headers=counter)).json()
+    assert event["actor"] == "city-bureau"
+    assert event["agent"] == {"name": "李四", "id_masked": "370203********3213",
+                              "power_of_attorney_ref": "POA-7"}
+    r = await client.post(f"/v1/cards/{CARD}/activations",
+                          json={**body, "contact": {"postcode": "5180000"}}, headers=counter)
+    assert (r.status_code, r.json()["code"]) == (422, "invalid_contact")
