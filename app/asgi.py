@@ -17,21 +17,24 @@ from app.composition import open_services
 from app.config import Settings, load_settings
 from app.domain.cards.periodic import periodic_sweep
 from app.errors import DomainError
-from app.http import accounts, admin, cards, dev, discovery, ecards, health, oauth, qrcodes, realname
+from app.face.engine import FaceEngine
+from app.http import accounts, admin, cards, dev, discovery, ecards, face, health, oauth, qrcodes, realname
 from app.http.deps import DEPENDENCIES
 from app.http.problems import domain_error_handler, http_error_handler, unhandled_error_handler
 
 VERSION = "1.0.0"
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Litestar:
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None, face_engine: FaceEngine | None = None
+) -> Litestar:
     """Build the service; storage and workers open in the lifespan and close with it."""
     settings = settings or load_settings()
     settings.check()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with (open_services(settings, clock=clock) as services,
+        async with (open_services(settings, clock=clock, face_engine=face_engine) as services,
                     periodic_sweep(services.cards, settings.sweep_interval_seconds)):
             app.state.services = services
             yield
@@ -44,6 +47,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         admin.AdminController,
         discovery.jwks, discovery.status_list, ecards.EcardController, qrcodes.QrCodeController,
         cards.CardController,
+        face.FaceController,
     ]
     if settings.is_dev:
         handlers.append(dev.outbox)

@@ -11,10 +11,13 @@ from app.domain.accounts import AccountService, SmsSender
 from app.domain.cards.service import build_card_service
 from app.domain.channels import ChannelService
 from app.domain.consent import ConsentService
+from app.domain.face_sessions import FaceSessionService, StoredFaceEvidence
 from app.domain.realname import RealnameService
 from app.domain.registry import RegistryImporter
+from app.face.engine import FaceEngine
 from app.face.images import decode_image
-from app.issuance import NoFaceEvidence, build_issuance
+from app.face.pool import ProcessPoolFaceEngine
+from app.issuance import build_issuance
 from app.security.vault import load_vault
 from app.services import Services
 from app.sms import OutboxSmsSender, load_sender
@@ -27,8 +30,14 @@ def _check_photo(data: bytes) -> None:
 
 
 @asynccontextmanager
-async def open_services(settings: Settings, *, clock: Clock | None = None) -> AsyncIterator[Services]:
-    """Open storage and build every service; everything is closed again on exit."""
+async def open_services(
+    settings: Settings, *, clock: Clock | None = None, face_engine: FaceEngine | None = None
+) -> AsyncIterator[Services]:
+    """Open storage and build every service; everything is closed again on exit.
+
+    The face engine's worker processes start on first use; pass `face_engine` to share one (the
+    test suite does, so that each test does not start its own workers).
+    """
     settings.check()
     if not settings.database_url.startswith("sqlite:///"):
         raise ConfigError("only sqlite:///PATH database URLs are supported in this version")
@@ -36,19 +45,29 @@ async def open_services(settings: Settings, *, clock: Clock | None = None) -> As
     vault = load_vault(settings.keys_dir, create=settings.env != "prod")
     database = Database(settings.sqlite_path)
     await database.open()
+    engine = face_engine or ProcessPoolFaceEngine(settings.face_workers or None)
     try:
         storage = SqliteStorage(database)
-        sms: SmsSender = load_sender(settings.sms_sender) if settings.sms_sender else OutboxSmsSender(storage, clock)
-        issuance = build_issuance(settings, storage, clock, vault, NoFaceEvidence())
+        sms: SmsSender = (
+            load_sender(settings.sms_sender) if settings.sms_sender else OutboxSmsSender(storage, clock)
+        )
+        issuance = build_issuance(settings, storage, clock, vault, StoredFaceEvidence(storage))
+        realname = RealnameService(storage, clock, vault)
         yield Services(
             settings=settings, clock=clock, storage=storage, vault=vault,
             channels=ChannelService(storage, clock),
             accounts=AccountService(storage, clock, sms),
             consent=ConsentService(storage, clock),
-            realname=RealnameService(storage, clock, vault),
+            realname=realname,
             registry=RegistryImporter(storage, clock, vault, _check_photo),
             issuance=issuance,
             cards=build_card_service(storage, clock, vault, issuance.ecards),
+            face=FaceSessionService(storage, clock, vault, engine, realname,
+                                    threshold=settings.face_match_threshold,
+                                    keep_frames=settings.face_audit_frames),
+            face_engine=engine,
         )
     finally:
+        if face_engine is None:
+            await engine.aclose()
         await database.close()

@@ -10,9 +10,11 @@ from app.domain.accounts import AccountService
 from app.domain.cards.service import CardService
 from app.domain.channels import ChannelService
 from app.domain.consent import ConsentService
+from app.domain.face_sessions import FaceSessionService
 from app.domain.realname import RealnameService
 from app.domain.registry import RegistryImporter
 from app.domain.uow import Storage
+from app.face.engine import FaceEngine
 from app.issuance import Issuance
 from app.security.vault import Vault
 
@@ -30,3 +32,5 @@ class Services:
     registry: RegistryImporter
     issuance: Issuance
     cards: CardService
+    face: FaceSessionService
+    face_engine: FaceEngine

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from litestar.testing import AsyncTestClient
 from app.asgi import create_app
 from app.clock import FrozenClock
 from app.config import Settings
+from app.face.pool import ProcessPoolFaceEngine
 from app.services import Services
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -28,9 +30,17 @@ def settings(tmp_path: Path) -> Settings:
                     keys_dir=tmp_path / "keys", issuer="https://ecard.test", face_workers=1)
 
 
+@pytest.fixture(scope="session")
+def face_engine() -> Iterator[ProcessPoolFaceEngine]:
+    """One real face engine (one worker process) shared by the whole run: models load once."""
+    engine = ProcessPoolFaceEngine(workers=1)
+    yield engine
+    asyncio.run(engine.aclose())
+
+
 @pytest.fixture
-def app(settings: Settings, clock: FrozenClock) -> Litestar:
-    return create_app(settings, clock=clock)
+def app(settings: Settings, clock: FrozenClock, face_engine: ProcessPoolFaceEngine) -> Litestar:
+    return create_app(settings, clock=clock, face_engine=face_engine)
 
 
 @pytest.fixture

@@ -130,3 +130,32 @@ async def client_credentials(client: AsyncTestClient[Any], channel: AppChannel, 
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+async def import_fixture_cards(services: Services) -> None:
+    """The seed registry in fixtures/cards.jsonl (two holders with card photos, two without)."""
+    from app.qa.fixtures import cards_file  # noqa: PLC0415
+
+    report = await services.registry.import_file(cards_file())
+    assert not report.errors and not report.conflicts, report
+
+
+FIXTURE_HOLDERS = {
+    # person → (name, ID number) as in fixtures/cards.jsonl
+    "astronaut": ("柯林斯", "440305197611190248"),
+    "hopper": ("霍珀", "370202196612090428"),
+    "no_photo": ("张伟", "440304199005010131"),
+}
+
+
+async def realname_for(client: AsyncTestClient[Any], services: Services, person: str = "astronaut",
+                       phone: str = "13912345678") -> tuple[str, str]:
+    """A citizen through consent and a passed real-name check: (channel token, realname_id)."""
+    channel = await add_channel(services, f"app-{phone}")
+    user = await register_and_login(client, phone)
+    token = (await channel_token(client, user, channel))["access_token"]
+    name, id_number = FIXTURE_HOLDERS[person]
+    r = await client.post("/v1/realname", json={"name": name, "id_number": id_number}, headers=bearer(token))
+    assert r.status_code == 201, r.text
+    realname_id: str = r.json()["realname_id"]
+    return token, realname_id

@@ -10,6 +10,7 @@ from app.domain.audit import AuditRepository
 from app.domain.cards.repository import CardLifecycleRepository
 from app.domain.channels import ChannelRepository
 from app.domain.consent import ConsentRepository
+from app.domain.face_sessions import FaceSessionRepository
 from app.domain.ecards import EcardRepository
 from app.domain.limits import RateLimitRepository
 from app.domain.qrcodes import QrCodeRepository
@@ -30,6 +31,7 @@ class UnitOfWork(Protocol):
     ecards: EcardRepository
     qrcodes: QrCodeRepository
     card_lifecycle: CardLifecycleRepository
+    face_sessions: FaceSessionRepository
 
 
 class Storage(Protocol):

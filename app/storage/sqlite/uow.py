@@ -14,6 +14,7 @@ from app.storage.sqlite.cards_lifecycle import SqliteCardLifecycle
 from app.storage.sqlite.channels import SqliteChannels
 from app.storage.sqlite.consent import SqliteConsents
 from app.storage.sqlite.ecards import SqliteEcards, SqliteQrCodes
+from app.storage.sqlite.face_sessions import SqliteFaceSessions
 from app.storage.sqlite.misc import SqliteAudit, SqliteLimits, SqliteRealname
 
 
@@ -32,6 +33,7 @@ class SqliteUnitOfWork:
         self.ecards = SqliteEcards(conn)
         self.qrcodes = SqliteQrCodes(conn)
         self.card_lifecycle = SqliteCardLifecycle(conn)
+        self.face_sessions = SqliteFaceSessions(conn)
 
 
 class SqliteStorage:

@@ -1,0 +1,66 @@
+"""Face verification (人脸核验): the liveness challenge, frame uploads, the verdict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, post
+from litestar.datastructures import UploadFile
+from litestar.exceptions import ClientException
+from litestar.params import FromPath, JSONBody
+
+from app.domain.face_sessions import MAX_FRAMES
+from app.errors import InvalidInput, UnsupportedMedia
+from app.face.images import DEFAULT_LIMITS
+from app.http.deps import PrincipalDep, ServicesDep
+from models.face import FaceChallenge, FaceResult, FaceSessionRequest, FramesReceived
+
+SCOPE = "ecard:claim"
+# One request may carry several frames (an app) or one (a mini-program); a bound on the body keeps
+# a single upload from holding the server's memory.
+MAX_UPLOAD_BYTES = 12 * DEFAULT_LIMITS.max_bytes
+
+
+class FaceController(Controller):
+    path = "/v1/face/sessions"
+    tags = ("real-name and face",)
+
+    @post("/", status_code=201)
+    async def start(self, data: JSONBody[FaceSessionRequest], services: ServicesDep,
+                    principal: PrincipalDep) -> FaceChallenge:
+        """Start a liveness session on a real-name check; needs `biometric_consent: true`."""
+        account_id, client_id = principal.acting_for_user(SCOPE)
+        started = await services.face.start(account_id, client_id, data.realname_id, data.biometric_consent)
+        session = started.session
+        return FaceChallenge(session_id=session.id, actions=list(session.actions), nonce=session.nonce,
+                             expires_in=started.expires_in, max_frames=MAX_FRAMES,
+                             max_frame_bytes=DEFAULT_LIMITS.max_bytes)
+
+    @post("/{session_id:str}/frames", status_code=202, request_max_body_size=MAX_UPLOAD_BYTES)
+    async def frames(self, session_id: FromPath[str], request: Request[Any, Any, Any],
+                     services: ServicesDep, principal: PrincipalDep) -> FramesReceived:
+        """Upload JPEG/PNG frames in capture order, each a multipart part named `frame`."""
+        account_id, client_id = principal.acting_for_user(SCOPE)
+        if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+            raise UnsupportedMedia("send frames as multipart/form-data parts named 'frame'",
+                                   code="multipart_required")
+        try:
+            form = await request.form()
+        except ClientException as exc:
+            raise InvalidInput(f"the multipart body cannot be read: {exc.detail}",
+                               code="malformed_multipart") from None
+        images = []
+        for part in form.getall("frame") if "frame" in form else []:
+            if not isinstance(part, UploadFile):
+                raise InvalidInput("each 'frame' part must be a file", code="invalid_frame", field="frame")
+            images.append(await part.read())
+        upload = await services.face.add_frames(session_id, account_id, client_id, images)
+        return FramesReceived(session_id=session_id, received=upload.received, total=upload.total)
+
+    @post("/{session_id:str}/complete", status_code=200)
+    async def complete(self, session_id: FromPath[str], services: ServicesDep,
+                       principal: PrincipalDep) -> FaceResult:
+        """The verdict: `passed`, or `failed` with a reason code; the session cannot be reused."""
+        account_id, client_id = principal.acting_for_user(SCOPE)
+        verdict = await services.face.complete(session_id, account_id, client_id)
+        return FaceResult(session_id=verdict.session_id, status=verdict.status, reason=verdict.reason)

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+
+import aiosqlite
+
+from app.domain.ecards import PassedFace
+from app.domain.face_sessions import FaceSession, SessionStatus, StoredTemplate
+from app.storage.sqlite.codec import from_ts, opt_ts, ts
+
+
+def _session(row: sqlite3.Row) -> FaceSession:
+    return FaceSession(
+        id=row["id"], account_id=row["account_id"], client_id=row["client_id"],
+        realname_id=row["realname_id"], card_no=row["card_no"], person=row["person"],
+        actions=tuple(json.loads(row["actions"])), nonce=row["nonce"],
+        biometric_consent_at=from_ts(row["biometric_consent_at"]), created_at=from_ts(row["created_at"]),
+        expires_at=from_ts(row["expires_at"]), frame_count=row["frame_count"], status=row["status"],
+        reason=row["reason"], completed_at=opt_ts(row["completed_at"]),
+    )
+
+
+class SqliteFaceSessions:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def add(self, session: FaceSession) -> None:
+        await self._conn.execute(
+            "INSERT INTO face_sessions (id, account_id, client_id, realname_id, card_no, person, actions,"
+            " nonce, biometric_consent_at, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (session.id, session.account_id, session.client_id, session.realname_id, session.card_no,
+             session.person, json.dumps(list(session.actions)), session.nonce,
+             ts(session.biometric_consent_at), ts(session.created_at), ts(session.expires_at)),
+        )
+
+    async def get(self, session_id: str) -> FaceSession | None:
+        cursor = await self._conn.execute("SELECT * FROM face_sessions WHERE id = ?", (session_id,))
+        row = await cursor.fetchone()
+        return None if row is None else _session(row)
+
+    async def reserve_frames(self, session_id: str, count: int, limit: int) -> int | None:
+        cursor = await self._conn.execute(
+            "UPDATE face_sessions SET frame_count = frame_count + ?"
+            " WHERE id = ? AND status = 'open' AND frame_count + ? <= ? RETURNING frame_count",
+            (count, session_id, count, limit))
+        row = await cursor.fetchone()
+        return None if row is None else int(row[0]) - count
+
+    async def add_frame(self, session_id: str, seq: int, sealed_analysis: bytes) -> None:
+        await self._conn.execute("INSERT INTO face_frames (session_id, seq, analysis) VALUES (?, ?, ?)",
+                                 (session_id, seq, sealed_analysis))
+
+    async def keep_audit_frame(self, session_id: str, seq: int, sealed_image: bytes) -> None:
+        await self._conn.execute(
+            "INSERT INTO face_audit_frames (session_id, seq, image_sealed) VALUES (?, ?, ?)",
+            (session_id, seq, sealed_image))
+
+    async def frames(self, session_id: str) -> list[bytes]:
+        cursor = await self._conn.execute(
+            "SELECT analysis FROM face_frames WHERE session_id = ? ORDER BY seq", (session_id,))
+        return [row[0] for row in await cursor.fetchall()]
+
+    async def set_status(self, session_id: str, status: SessionStatus, *, expected: SessionStatus,
+                         reason: str | None = None, at: datetime | None = None) -> bool:
+        cursor = await self._conn.execute(
+            "UPDATE face_sessions SET status = ?, reason = ?, completed_at = ? WHERE id = ? AND status = ?",
+            (status, reason, None if at is None else ts(at), session_id, expected))
+        return cursor.rowcount == 1
+
+    async def drop_frames(self, session_id: str) -> None:
+        await self._conn.execute("DELETE FROM face_frames WHERE session_id = ?", (session_id,))
+
+    async def passed_since(self, account_id: int, since: datetime) -> PassedFace | None:
+        cursor = await self._conn.execute(
+            "SELECT id, card_no, completed_at FROM face_sessions WHERE account_id = ? AND status = 'passed'"
+            " AND completed_at >= ? ORDER BY completed_at DESC LIMIT 1", (account_id, ts(since)))
+        row = await cursor.fetchone()
+        if row is None:
+            return None
+        return PassedFace(card_no=row["card_no"], session_id=row["id"], completed_at=from_ts(row["completed_at"]))
+
+    async def template(self, card_no: str) -> StoredTemplate | None:
+        cursor = await self._conn.execute(
+            "SELECT photo_sha256, model, template FROM card_templates WHERE card_no = ?", (card_no,))
+        row = await cursor.fetchone()
+        if row is None:
+            return None
+        return StoredTemplate(photo_sha256=row[0], model=row[1], sealed=row[2])
+
+    async def save_template(self, card_no: str, stored: StoredTemplate, at: datetime) -> None:
+        await self._conn.execute(
+            "INSERT INTO card_templates (card_no, photo_sha256, model, template, created_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (card_no) DO UPDATE SET photo_sha256 = excluded.photo_sha256,"
+            " model = excluded.model, template = excluded.template, created_at = excluded.created_at",
+            (card_no, stored.photo_sha256, stored.model, stored.sealed, ts(at)))
