@@ -17,8 +17,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from app.config import Settings
 from app.composition import open_services
+from app.config import Settings
 from app.domain.idnumber import make_id_number
 
 REGIONS = ("440305", "370202", "110105", "310104", "510107")
@@ -67,7 +67,8 @@ async def run(count: int) -> None:
             again = await services.registry.import_file(source)
             again_s = time.perf_counter() - began
         base_s = baseline(source, work / "plain.db")
-    assert first.added == count and not first.errors, first
+    assert first.added == count, first
+    assert not first.errors, first
     assert again.unchanged == count, again
     print(f"rows                      {count}")
     print(f"first import              {first_s:8.2f} s  {count / first_s:10.0f} rows/s")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Final, Literal
 
 import msgspec
+
+BEARER: Final[Literal["Bearer"]] = "Bearer"  # RFC 6750 token type, always sent
 
 
 class Wire(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):

@@ -18,7 +18,7 @@ from app.domain.idnumber import make_id_number
 from app.services import Services
 
 REDIRECT = "https://app.example.cn/ecard/callback"
-PASSWORD = "Secret-pass-1"  # noqa: S105
+PASSWORD = "Secret-pass-1"
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -137,7 +137,8 @@ async def import_fixture_cards(services: Services) -> None:
     from app.qa.fixtures import cards_file  # noqa: PLC0415
 
     report = await services.registry.import_file(cards_file())
-    assert not report.errors and not report.conflicts, report
+    assert not report.errors, report
+    assert not report.conflicts, report
 
 
 FIXTURE_HOLDERS = {

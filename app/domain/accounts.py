@@ -212,7 +212,9 @@ class AccountService:
         now = self._clock.now()
         access, refresh = new_token(), new_token()
         async with self._storage.unit_of_work() as uow:
-            for value, kind, ttl in ((access, "user", USER_TOKEN_TTL), (refresh, "user_refresh", USER_REFRESH_TTL)):
+            pairs: tuple[tuple[str, TokenKind, timedelta], ...] = (
+                (access, "user", USER_TOKEN_TTL), (refresh, "user_refresh", USER_REFRESH_TTL))
+            for value, kind, ttl in pairs:
                 await uow.tokens.add(TokenRecord(
                     token_hash=digest(value), kind=kind, account_id=account_id, client_id=None,
                     scopes=(), grant_id=grant_id, created_at=now, expires_at=now + ttl,

@@ -163,7 +163,7 @@ class RegistryImporter:
         aab301 = row["aab301"].strip()
         if not AAB301.match(aab301) or int(aab301[:2]) not in PROVINCES:
             raise BadRow("aab301: a 6-digit administrative region code")
-        texts = {}
+        texts: dict[str, str | None] = {}
         for key in OPTIONAL_TEXT:
             value = row.get(key)
             if value is not None and not isinstance(value, str):
@@ -186,7 +186,8 @@ class RegistryImporter:
             ss_state="active" if collected_on else "inactive",
             fin_state="active" if financial_active else "inactive",
             fin_since=collected_on if financial_active else None,
-            photo_sha256=photo_sha, **texts,
+            photo_sha256=photo_sha, phone=texts["phone"], address=texts["address"],
+            postcode=texts["postcode"], ethnicity=texts["ethnicity"], bank=texts["bank"],
         )
         canonical = {**row, "photo": photo_sha, "card_no": card_no, "id_number": id_number.value}
         digest = hashlib.sha256(json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

@@ -10,8 +10,8 @@ from app.domain.audit import AuditRepository
 from app.domain.cards.repository import CardLifecycleRepository
 from app.domain.channels import ChannelRepository
 from app.domain.consent import ConsentRepository
-from app.domain.face_sessions import FaceSessionRepository
 from app.domain.ecards import EcardRepository
+from app.domain.face_sessions import FaceSessionRepository
 from app.domain.limits import RateLimitRepository
 from app.domain.qrcodes import QrCodeRepository
 from app.domain.realname import RealnameRepository
@@ -19,19 +19,33 @@ from app.domain.registry import CardRepository
 
 
 class UnitOfWork(Protocol):
-    channels: ChannelRepository
-    accounts: AccountRepository
-    sms_codes: SmsCodeRepository
-    tokens: TokenRepository
-    consents: ConsentRepository
-    cards: CardRepository
-    realname: RealnameRepository
-    limits: RateLimitRepository
-    audit: AuditRepository
-    ecards: EcardRepository
-    qrcodes: QrCodeRepository
-    card_lifecycle: CardLifecycleRepository
-    face_sessions: FaceSessionRepository
+    # Read-only members, so that an implementation may hold narrower repository types.
+    @property
+    def channels(self) -> ChannelRepository: ...
+    @property
+    def accounts(self) -> AccountRepository: ...
+    @property
+    def sms_codes(self) -> SmsCodeRepository: ...
+    @property
+    def tokens(self) -> TokenRepository: ...
+    @property
+    def consents(self) -> ConsentRepository: ...
+    @property
+    def cards(self) -> CardRepository: ...
+    @property
+    def realname(self) -> RealnameRepository: ...
+    @property
+    def limits(self) -> RateLimitRepository: ...
+    @property
+    def audit(self) -> AuditRepository: ...
+    @property
+    def ecards(self) -> EcardRepository: ...
+    @property
+    def qrcodes(self) -> QrCodeRepository: ...
+    @property
+    def card_lifecycle(self) -> CardLifecycleRepository: ...
+    @property
+    def face_sessions(self) -> FaceSessionRepository: ...
 
 
 class Storage(Protocol):

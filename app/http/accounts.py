@@ -17,6 +17,7 @@ from models.accounts import (
     SmsCodeRequest,
     SmsCodeSent,
 )
+from models.base import BEARER
 
 
 class AccountController(Controller):
@@ -39,12 +40,12 @@ class AccountController(Controller):
     async def login(self, data: JSONBody[Login], services: ServicesDep) -> SessionTokens:
         """Log in; returns a short-lived user access token and a refresh token."""
         tokens = await services.accounts.login(data.phone, data.password)
-        return SessionTokens(access_token=tokens.access_token, token_type="Bearer", refresh_token=tokens.refresh_token,
+        return SessionTokens(access_token=tokens.access_token, token_type=BEARER, refresh_token=tokens.refresh_token,
                              expires_in=tokens.expires_in)
 
     @post("/sessions/refresh", status_code=200)
     async def refresh(self, data: JSONBody[SessionRefresh], services: ServicesDep) -> SessionTokens:
         """Exchange a refresh token for a new pair; the old refresh token stops working."""
         tokens = await services.accounts.refresh(data.refresh_token)
-        return SessionTokens(access_token=tokens.access_token, token_type="Bearer", refresh_token=tokens.refresh_token,
+        return SessionTokens(access_token=tokens.access_token, token_type=BEARER, refresh_token=tokens.refresh_token,
                              expires_in=tokens.expires_in)

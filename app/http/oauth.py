@@ -13,6 +13,7 @@ from litestar.params import FromQuery, HeaderParameter, JSONBody, QueryParameter
 from app.clock import rfc3339
 from app.domain.consent import AuthorizeRequest, IssuedTokens, OAuthError
 from app.http.deps import PrincipalDep, ServicesDep
+from models.base import BEARER
 from models.oauth import ConsentDecision, ConsentPrompt, ConsentRedirect, ScopeView, TokenResponse
 
 FORM = "application/x-www-form-urlencoded"
@@ -47,7 +48,9 @@ class OAuthController(Controller):
         )
 
     @post("/consents", status_code=200)
-    async def decide(self, data: JSONBody[ConsentDecision], services: ServicesDep, principal: PrincipalDep) -> ConsentRedirect:
+    async def decide(
+        self, data: JSONBody[ConsentDecision], services: ServicesDep, principal: PrincipalDep
+    ) -> ConsentRedirect:
         """Record Allow or Deny (with the user's own login token); returns where to send the user."""
         location = await services.consent.decide(data.consent_id, principal.user(), data.decision)
         return ConsentRedirect(redirect_to=location)
@@ -78,7 +81,7 @@ class OAuthController(Controller):
             issued = await services.consent.client_credentials(channel, form.get("scope"))
         else:
             raise OAuthError(f"grant_type {grant!r} is not supported", code="unsupported_grant_type")
-        body = TokenResponse(access_token=issued.access_token, token_type="Bearer", expires_in=issued.expires_in,
+        body = TokenResponse(access_token=issued.access_token, token_type=BEARER, expires_in=issued.expires_in,
                              scope=issued.scope, refresh_token=issued.refresh_token)
         return Response(body, headers=NO_STORE)
 

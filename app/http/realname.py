@@ -16,7 +16,9 @@ class RealnameController(Controller):
     tags = ["real-name and face"]
 
     @post("/", status_code=201)
-    async def check(self, data: JSONBody[RealnameRequest], services: ServicesDep, principal: PrincipalDep) -> RealnameResult:
+    async def check(
+        self, data: JSONBody[RealnameRequest], services: ServicesDep, principal: PrincipalDep
+    ) -> RealnameResult:
         """Check name + ID number against the card registry; scope `ecard:claim`."""
         account_id, client_id = principal.acting_for_user("ecard:claim")
         result = await services.realname.check(account_id, client_id, data.name, data.id_number)

@@ -51,10 +51,13 @@ async def test_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> None:
     db = Database(tmp_path / "e.db")
     await db.open()
     try:
-        with pytest.raises(RuntimeError):
+        async def insert_then_fail() -> None:
             async with db.transaction() as conn:
                 await conn.execute("INSERT INTO audit_log (at, action, actor) VALUES ('t', 'a', 'x')")
                 raise RuntimeError("midway")
+
+        with pytest.raises(RuntimeError):
+            await insert_then_fail()
         async with db.transaction() as conn:
             count = (await (await conn.execute("SELECT count(*) FROM audit_log")).fetchone())[0]
         assert count == 0
