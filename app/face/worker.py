@@ -5,6 +5,14 @@ is detected on a copy scaled down to about 320 pixels (a selfie face is large), 
 the full image only when nothing is found; the 68 landmarks and the 5-point alignment run on the
 full-resolution face; the 128-d encoding (the costly step, ~0.1 s) is not computed here but only
 for the few frames `decide` chooses, from the aligned chip kept in the analysis.
+
+The 68-point model is not started from the detector's box itself. Without upsampling, the HOG
+detector places its box on an 8-pixel cell grid and in 20 % size steps, so from one frame to the
+next the box jumps by 15 pixels or a fifth of its size while the face has barely moved; started
+from a box that is too large and too low, the regression cascade can settle the lips on a chin
+crease and report an open mouth on a closed one. The 5-point model (eye corners, nose base) is
+insensitive to that, so the box for the 68 points is derived from those five points instead
+(`landmark_box`): it follows the face smoothly and sits where the 68-point model expects it.
 """
 
 from __future__ import annotations
@@ -37,6 +45,14 @@ CHIP_PADDING = 0.25  # as face_recognition uses
 EXTRA_FACE_MIN_SCORE = 0.3
 # Card photos below this sharpness cannot serve as templates.
 TEMPLATE_MIN_SHARPNESS = 15.0
+# Where dlib's 5 points (outer and inner corner of the image-right eye, outer and inner corner of
+# the image-left eye, nose base) sit in a unit square face box: the median over the fixture frames
+# of their position in the boxes the detector gives with one upsampling (face_recognition's
+# default, and finer than the 8-pixel grid of the box at native resolution).
+FIVE_POINT_BOX_TEMPLATE = np.array(
+    [(0.867, 0.244), (0.678, 0.267), (0.200, 0.278), (0.367, 0.278), (0.544, 0.622)],
+    dtype=np.float32,
+)
 
 
 @dataclass(frozen=True)
@@ -118,10 +134,29 @@ def _points(shape: Any) -> geometry.Points:
     return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
 
 
-def _chip(models: Models, image: RGBImage, box: FaceBox) -> RGBImage:
-    shape = models.landmarks5(image, _rect(box))
-    chip: RGBImage = dlib.get_face_chip(image, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
-    return chip
+def landmark_box(five: geometry.Points) -> FaceBox:
+    """The square face box that puts the five points where `FIVE_POINT_BOX_TEMPLATE` has them."""
+    matrix, _inliers = cv2.estimateAffinePartial2D(
+        FIVE_POINT_BOX_TEMPLATE, five.astype(np.float32), method=cv2.LMEDS
+    )
+    if matrix is None:  # degenerate points: keep a box around them
+        left, top = five.min(axis=0)
+        right, bottom = five.max(axis=0)
+        return FaceBox(round(left), round(top), round(right), round(bottom))
+    side = float(np.hypot(matrix[0, 0], matrix[1, 0]))
+    centre_x, centre_y = matrix @ np.array([0.5, 0.5, 1.0])
+    half = side / 2.0
+    return FaceBox(
+        round(centre_x - half), round(centre_y - half), round(centre_x + half), round(centre_y + half)
+    )
+
+
+def face_landmarks(image: RGBImage, box: FaceBox) -> tuple[geometry.Points, Any]:
+    """The 68 landmarks of the face the detector boxed, and dlib's 5-point shape of it."""
+    models = load_models()
+    five = models.landmarks5(image, _rect(box))
+    points = _points(models.landmarks68(image, _rect(landmark_box(_points(five)))))
+    return points, five
 
 
 def analyse_image(image: RGBImage) -> FrameAnalysis:
@@ -133,12 +168,12 @@ def analyse_image(image: RGBImage) -> FrameAnalysis:
     if faces == 0:
         return FrameAnalysis(width=width, height=height, faces=0)
     box, score = found[0]
-    points = _points(models.landmarks68(image, _rect(box)))
+    points, five = face_landmarks(image, box)
     yaw, pitch = geometry.head_pose(points, width, height)
     grey = np.asarray(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
     face = quality.face_region(grey, box)
     brightness, dark, glare = quality.exposure(face)
-    chip = _chip(models, image, box)
+    chip: RGBImage = dlib.get_face_chip(image, five, size=CHIP_SIZE, padding=CHIP_PADDING)
     return FrameAnalysis(
         width=width,
         height=height,

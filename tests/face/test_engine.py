@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 from app.face import worker
-from app.face.engine import Action, CardTemplate, FaceUnusable, FrameAnalysis
+from app.face.engine import Action, CardTemplate, FaceBox, FaceUnusable, FrameAnalysis
+from app.face.geometry import eye_aspect_ratio, mouth_aspect_ratio
 from app.face.images import RGBImage, encode_jpeg
 from app.face.match import DEFAULT_MATCH_THRESHOLD, distance, template_encoding
+from app.qa import fixtures
 from tests.face.portraits import astronaut, blank, grace_hopper, side_by_side
 
 THRESHOLD = DEFAULT_MATCH_THRESHOLD
@@ -113,3 +115,41 @@ def test_the_right_actions_in_the_wrong_order_fail() -> None:
         ["open_mouth", "turn_left", "blink"], frames, card_of("hopper"), THRESHOLD
     )
     assert (verdict.passed, verdict.reason) == (False, "liveness_failed")
+
+
+# Landmarks must not depend on where the detector's box lands (HOG boxes jump by 8-pixel cells and
+# 20 % size steps between frames of a still face).
+
+
+def _boxes_around(box: FaceBox) -> list[FaceBox]:
+    out = []
+    for grow in (1.0, 1.1, 1.2):
+        for dx in (-8, 0, 8):
+            for dy in (-8, 0, 8, 16):
+                side = box.width * grow
+                cx, cy = (box.left + box.right) / 2 + dx, (box.top + box.bottom) / 2 + dy
+                out.append(
+                    FaceBox(round(cx - side / 2), round(cy - side / 2),
+                            round(cx + side / 2), round(cy + side / 2))
+                )
+    return out
+
+
+def test_a_closed_mouth_stays_closed_wherever_the_detector_box_lands() -> None:
+    selfie = fixtures.portrait("hopper_selfie")  # thin lips, closed mouth
+    box = worker.analyse_image(selfie).box
+    assert box is not None
+    boxes = _boxes_around(box)
+    models = worker.load_models()
+    started_from_box = [
+        mouth_aspect_ratio(worker._points(models.landmarks68(selfie, worker._rect(b))))
+        for b in boxes
+    ]
+    refined = [worker.face_landmarks(selfie, b)[0] for b in boxes]
+    mars = [mouth_aspect_ratio(points) for points in refined]
+    ears = [eye_aspect_ratio(points) for points in refined]
+
+    # The 68-point model alone, started from a box too large and too low, opens the mouth.
+    assert max(started_from_box) > 0.2
+    assert max(mars) < 0.08
+    assert max(ears) - min(ears) < 0.1
