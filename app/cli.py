@@ -20,6 +20,8 @@ from app.config import ConfigError, Settings, load_settings
 from app.domain.channels import KINDS, NewChannel
 from app.domain.registry import count_lines
 from app.errors import DomainError
+from app.qa.cli import qa
+from app.qa.run import run as qa_run
 from app.services import Services
 
 T = TypeVar("T")
@@ -124,4 +126,10 @@ def cards_import(file: Path, quiet: bool) -> None:
 
 
 main.add_command(keys)
+main.add_command(qa)
+qa.add_command(qa_run)
 main.add_command(sweep)
+
+
+if __name__ == "__main__":
+    main()

@@ -76,3 +76,5 @@ async def test_health_checks_the_database(client: AsyncTestClient[Any]) -> None:
     r = await client.get("/health")
     assert r.status_code == 200
     assert r.json()["database"] == "ok"
+    assert r.json()["face"]["status"] == "ok"
+    assert r.json()["face"]["workers"] >= 1

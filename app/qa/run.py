@@ -1,0 +1,246 @@
+"""`ecard qa run --base-url URL`: drive the whole flow over HTTP and print a pass/fail table.
+
+Runs against a server in `ECARD_ENV=dev` (the SMS codes are read from the dev outbox) whose
+registry holds `fixtures/cards.jsonl` (`ecard cards import fixtures/cards.jsonl`). Each scenario is
+a fresh citizen: SMS code, registration, login, consent with PKCE, real-name check, then a face
+session fed with fixture frames (or the caller's own, with `--frames-dir`), and for the genuine
+holder the e-card claim, a QR code and its verification by a relying party.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import click
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from app.config import DEV_ADMIN_TOKEN
+from app.qa.fixtures import frame_bytes
+
+REDIRECT = "https://qa.example.cn/ecard/callback"
+PASSWORD = "Qa-run-pass-1"  # noqa: S105 - a throwaway account per scenario
+HOLDERS = {"astronaut": ("柯林斯", "440305197611190248"), "hopper": ("霍珀", "370202196612090428")}
+
+Frames = Callable[[list[str]], list[bytes]]
+
+
+@dataclass
+class Outcome:
+    scenario: str
+    expected: str
+    got: str
+
+    @property
+    def passed(self) -> bool:
+        return self.expected == self.got
+
+
+class Flow:
+    """One QA run: the channels it created and a way to make a consenting, real-named citizen."""
+
+    def __init__(self, http: httpx.Client, admin_token: str) -> None:
+        self.http = http
+        tag = secrets.token_hex(3)
+        self.app = self._channel(admin_token, f"qa-app-{tag}", "app", ["ecard:claim", "ecard:read", "ecard:qrcode"])
+        self.relying_party = self._channel(admin_token, f"qa-rp-{tag}", "relying_party", ["ecard:verify"])
+
+    def _channel(self, admin_token: str, client_id: str, kind: str, scopes: list[str]) -> dict[str, Any]:
+        body: dict[str, Any] = {"client_id": client_id, "kind": kind, "scopes": scopes, "name": f"QA {kind}"}
+        if kind == "app":
+            body["redirect_uris"] = [REDIRECT]
+        r = self.http.post("/v1/admin/channels", json=body, headers={"Authorization": f"Bearer {admin_token}"})
+        _expect(r, 201)
+        channel: dict[str, Any] = r.json()
+        return channel
+
+    def citizen(self) -> str:
+        """A new account, logged in; returns the user token."""
+        phone = f"139{secrets.randbelow(10**8):08d}"
+        _expect(self.http.post("/v1/accounts/sms-codes", json={"phone": phone}), 202)
+        outbox = self.http.get("/v1/dev/outbox", params={"phone": phone})
+        _expect(outbox, 200)
+        code = outbox.json()["messages"][0]["body"].split("验证码 ")[1][:6]
+        _expect(self.http.post("/v1/accounts", json={"phone": phone, "password": PASSWORD, "sms_code": code}), 201)
+        login = self.http.post("/v1/sessions", json={"phone": phone, "password": PASSWORD})
+        _expect(login, 201)
+        token: str = login.json()["access_token"]
+        return token
+
+    def consent(self, user_token: str, *, verifier_override: str | None = None) -> httpx.Response:
+        """Prompt → Allow → code exchange with PKCE; returns the token endpoint's response."""
+        verifier = secrets.token_urlsafe(48)
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        prompt = self.http.get("/v1/oauth/authorize", params={
+            "response_type": "code", "client_id": self.app["client_id"], "redirect_uri": REDIRECT,
+            "scope": "ecard:claim ecard:read ecard:qrcode", "state": "qa", "code_challenge": challenge,
+            "code_challenge_method": "S256"})
+        _expect(prompt, 200)
+        decision = self.http.post("/v1/oauth/consents", json={"consent_id": prompt.json()["consent_id"],
+                                                              "decision": "allow"}, headers=_bearer(user_token))
+        _expect(decision, 200)
+        code = parse_qs(urlsplit(decision.json()["redirect_to"]).query)["code"][0]
+        return self.http.post("/v1/oauth/token", auth=(self.app["client_id"], self.app["client_secret"]), data={
+            "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+            "code_verifier": verifier_override or verifier})
+
+    def channel_token(self) -> str:
+        r = self.consent(self.citizen())
+        _expect(r, 200)
+        token: str = r.json()["access_token"]
+        return token
+
+    def realname(self, token: str, name: str, id_number: str) -> httpx.Response:
+        return self.http.post("/v1/realname", json={"name": name, "id_number": id_number}, headers=_bearer(token))
+
+    def face(self, token: str, realname_id: str, frames: Frames) -> tuple[str, httpx.Response]:
+        """A face session fed with `frames(actions)`; returns (session id, the last response)."""
+        started = self.http.post("/v1/face/sessions", json={"realname_id": realname_id, "biometric_consent": True},
+                                 headers=_bearer(token))
+        _expect(started, 201)
+        session = started.json()
+        files = [("frame", (f"{i:03d}.jpg", data, "image/jpeg")) for i, data in enumerate(frames(session["actions"]))]
+        upload = self.http.post(f"/v1/face/sessions/{session['session_id']}/frames", files=files,
+                                headers=_bearer(token))
+        if upload.status_code != 202:
+            return session["session_id"], upload
+        return session["session_id"], self.http.post(f"/v1/face/sessions/{session['session_id']}/complete",
+                                                     headers=_bearer(token))
+
+
+class UnexpectedResponse(Exception):
+    pass
+
+
+def _expect(response: httpx.Response, status: int) -> None:
+    if response.status_code != status:
+        raise UnexpectedResponse(f"{response.request.method} {response.request.url.path} → "
+                                 f"{response.status_code} {response.text[:200]}")
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def verdict(response: httpx.Response) -> str:
+    """`passed`, the failure reason, or the problem code of a refused request."""
+    body = response.json()
+    if response.status_code == 200 and "status" in body:
+        return str(body["status"] if body["status"] == "passed" else body.get("reason"))
+    return str(body.get("code", response.status_code))
+
+
+def fixture_frames(person: str) -> Frames:
+    return lambda actions: [f for action in actions for f in frame_bytes(f"genuine/{person}/{action}")]
+
+
+def folder_frames(folder: Path) -> Frames:
+    """Frames from FOLDER/<action>/*.jpg, as written by `ecard qa frames --out FOLDER/<action>`."""
+    def load(actions: list[str]) -> list[bytes]:
+        found = []
+        for action in actions:
+            files = sorted((folder / action).glob("*.jpg"))
+            if not files:
+                raise click.ClickException(f"no frames for {action} in {folder / action}")
+            found.extend(f.read_bytes() for f in files)
+        return found
+    return load
+
+
+def constant(set_name: str) -> Frames:
+    return lambda _actions: frame_bytes(set_name)
+
+
+def scenarios(flow: Flow, holder: tuple[str, str], genuine: Frames) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    name, id_number = holder
+
+    def face_case(scenario: str, expected: str, who: tuple[str, str], frames: Frames) -> None:
+        token = flow.channel_token()
+        checked = flow.realname(token, *who)
+        _expect(checked, 201)
+        _, response = flow.face(token, checked.json()["realname_id"], frames)
+        outcomes.append(Outcome(scenario, expected, verdict(response)))
+
+    # The genuine holder, then the e-card, the QR code and its single use.
+    token = flow.channel_token()
+    checked = flow.realname(token, name, id_number)
+    outcomes.append(Outcome("real-name check of the holder", "201", str(checked.status_code)))
+    _expect(checked, 201)
+    _, response = flow.face(token, checked.json()["realname_id"], genuine)
+    outcomes.append(Outcome("genuine holder performs the actions", "passed", verdict(response)))
+    claim = flow.http.post("/v1/ecards", json={}, headers=_bearer(token))
+    outcomes.append(Outcome("e-card claim after the passed session", "201", str(claim.status_code)))
+    qrcode = flow.http.post("/v1/ecards/me/qrcodes", json={}, headers=_bearer(token))
+    outcomes.append(Outcome("dynamic QR code (亮码)", "201", str(qrcode.status_code)))
+    if qrcode.status_code == 201:
+        rp = flow.http.post("/v1/oauth/token", auth=(flow.relying_party["client_id"],
+                                                     flow.relying_party["client_secret"]),
+                            data={"grant_type": "client_credentials", "scope": "ecard:verify"})
+        _expect(rp, 200)
+        rp_token = rp.json()["access_token"]
+        first = flow.http.post("/v1/qrcodes/verify", json={"code": qrcode.json()["code"]}, headers=_bearer(rp_token))
+        outcomes.append(Outcome("relying party verifies the QR code", "200", str(first.status_code)))
+        second = flow.http.post("/v1/qrcodes/verify", json={"code": qrcode.json()["code"]}, headers=_bearer(rp_token))
+        outcomes.append(Outcome("the same QR code a second time", "qrcode_used", verdict(second)))
+
+    astronaut, hopper = HOLDERS["astronaut"], HOLDERS["hopper"]
+    face_case("another person doing the right actions", "face_mismatch", astronaut, fixture_frames("hopper"))
+    face_case("a still selfie repeated", "liveness_failed", astronaut, constant("attacks/still_selfie"))
+    face_case("blank frames", "no_face", hopper, constant("attacks/no_face"))
+    face_case("two faces", "multiple_faces", hopper, constant("attacks/two_faces"))
+    good = frame_bytes("genuine/hopper/blink")[0]
+    face_case("corrupt bytes", "corrupt_image", hopper, lambda _actions: [good[: len(good) // 2]])
+
+    wrong = flow.consent(flow.citizen(), verifier_override=secrets.token_urlsafe(48))
+    outcomes.append(Outcome("token exchange with a wrong PKCE verifier", "invalid_grant", verdict(wrong)))
+    bad_id = id_number[:17] + ("0" if id_number[17] != "0" else "1")
+    outcomes.append(Outcome("real-name check with a bad ID checksum", "invalid_id_number",
+                            verdict(flow.realname(flow.channel_token(), name, bad_id))))
+    outcomes.append(Outcome("real-name check with the wrong name", "realname_mismatch",
+                            verdict(flow.realname(flow.channel_token(), "无此人", id_number))))
+    return outcomes
+
+
+@click.command("run")
+@click.option("--base-url", required=True, help="The server, e.g. http://127.0.0.1:8000")
+@click.option("--admin-token", envvar="ECARD_ADMIN_TOKEN", default=DEV_ADMIN_TOKEN, show_default=False,
+              help="The server's admin token (default: ECARD_ADMIN_TOKEN, else the dev token).")
+@click.option("--holder", type=click.Choice(sorted(HOLDERS)), default="astronaut", show_default=True,
+              help="Fixture holder for the genuine scenario.")
+@click.option("--name", default=None, help="Holder's name on record, with --id-number and --frames-dir.")
+@click.option("--id-number", default=None, help="Holder's ID number on record.")
+@click.option("--frames-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="FOLDER/<action>/*.jpg for your own holder (make them with `ecard qa frames`).")
+def run(base_url: str, admin_token: str, holder: str, name: str | None, id_number: str | None,
+        frames_dir: Path | None) -> None:
+    """Walk the whole flow over HTTP with fixture selfies and print a pass/fail table."""
+    if (name or id_number or frames_dir) and not (name and id_number and frames_dir):
+        raise click.UsageError("--name, --id-number and --frames-dir go together")
+    who = (name, id_number) if name and id_number else HOLDERS[holder]
+    genuine = folder_frames(frames_dir) if frames_dir else fixture_frames(holder)
+    with httpx.Client(base_url=base_url, timeout=120) as http:
+        try:
+            _expect(http.get("/health"), 200)
+            outcomes = scenarios(Flow(http, admin_token), who, genuine)
+        except (httpx.HTTPError, UnexpectedResponse) as exc:
+            raise click.ClickException(f"the flow broke off: {exc}") from exc
+    table = Table(title=f"ecard QA run against {base_url}")
+    for column in ("scenario", "expected", "got", "result"):
+        table.add_column(column)
+    for outcome in outcomes:
+        table.add_row(outcome.scenario, outcome.expected, outcome.got,
+                      "[green]PASS[/green]" if outcome.passed else "[red]FAIL[/red]")
+    Console().print(table)
+    failed = sum(not o.passed for o in outcomes)
+    click.echo(f"{len(outcomes) - failed} passed, {failed} failed")
+    if failed:
+        raise SystemExit(1)
