@@ -145,7 +145,7 @@ def fixture_frames(person: str) -> Frames:
 def folder_frames(folder: Path) -> Frames:
     """Frames from FOLDER/<action>/*.jpg, as written by `ecard qa frames --out FOLDER/<action>`."""
     def load(actions: list[str]) -> list[bytes]:
-        found = []
+        found: list[bytes] = []
         for action in actions:
             files = sorted((folder / action).glob("*.jpg"))
             if not files:
