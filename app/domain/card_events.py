@@ -10,8 +10,11 @@ if TYPE_CHECKING:
     from app.domain.uow import UnitOfWork
 
 # temporary_loss → e-card suspended; unlocked → active again; formal_loss, cancelled, replaced →
-# invalid (replaced also gets a fresh e-card on `new_card_no`); overdue_loss is the 300-day rule.
-CardEvent = Literal["temporary_loss", "overdue_loss", "unlocked", "formal_loss", "cancelled", "replaced"]
+# invalid (replaced also gets a fresh e-card on `new_card_no`); overdue_loss is the 300-day rule;
+# financial_activated lifts the e-card to sign level 2 (payment needs the financial application).
+CardEvent = Literal[
+    "temporary_loss", "overdue_loss", "unlocked", "formal_loss", "cancelled", "replaced", "financial_activated"
+]
 
 
 class CardStateListener(Protocol):

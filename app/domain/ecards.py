@@ -91,6 +91,12 @@ class EcardRepository(StatusListRepository, Protocol):
 
     async def live_for_card(self, card_no: str) -> Ecard | None: ...
 
+    async def set_sign_level(self, sign_no: str, level: Literal[1, 2]) -> None: ...
+
+    async def latest_for_card(self, card_no: str) -> Ecard | None:
+        """The card's most recent e-card in any state."""
+        ...
+
     async def for_holder(self, account_id: int, client_id: str | None) -> Ecard | None:
         """The newest e-card linked to this account (through `client_id`, or any channel when
         None), a live one before an invalid one."""
@@ -228,6 +234,13 @@ class EcardService:
     async def card_changed(self, uow: UnitOfWork, card_no: str, event: CardEvent, *, at: datetime,
                            new_card_no: str | None = None) -> None:
         """Make the e-card follow its physical card (called inside the card's transaction)."""
+        if event == "financial_activated":
+            live = await uow.ecards.live_for_card(card_no)
+            if live is not None and live.sign_level == 1:
+                await uow.ecards.set_sign_level(live.sign_no, 2)
+                await uow.audit.record(at, "ecard.sign_level", actor="card_lifecycle", subject=live.sign_no,
+                                       detail={"card_no": card_no, "sign_level": 2})
+            return
         target: EcardState
         if event in ("temporary_loss", "overdue_loss"):
             target = "suspended"
@@ -236,6 +249,11 @@ class EcardService:
         else:  # formal_loss, cancelled, replaced
             target = "invalid"
         ecard = await uow.ecards.live_for_card(card_no)
+        if ecard is None and event == "replaced":
+            # A formal loss has already invalidated the e-card; the replacement card still gets a
+            # fresh one, unless that e-card was reissued before.
+            latest = await uow.ecards.latest_for_card(card_no)
+            ecard = latest if latest is not None and latest.replaced_by is None else None
         if ecard is None:
             return
         if ecard.state != target:

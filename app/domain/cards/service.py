@@ -106,8 +106,10 @@ class CardService:
             agent = self._check_parties(card, holder, actor, at)
             after = activate(card, applications, channel, confirmed, at=at)
             updated = [f for f in ("phone", "address", "postcode") if getattr(confirmed, f) is not None]
+            financial_now = card.fin_state != "active" and after.fin_state == "active"
             return await self._commit(
                 uow, card, after, "activated", actor=actor, agent=agent, at=at,
+                ecard="financial_activated" if financial_now else None,
                 detail={"channel": channel, "applications": list(applications),
                         "contact_updated": updated},
             )

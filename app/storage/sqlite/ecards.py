@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
+from typing import Literal
 
 import aiosqlite
 
@@ -57,6 +58,12 @@ class SqliteEcards:
 
     async def live_for_card(self, card_no: str) -> Ecard | None:
         return await self._one("card_no = ? AND state <> 'invalid'", (card_no,))
+
+    async def set_sign_level(self, sign_no: str, level: Literal[1, 2]) -> None:
+        await self._conn.execute("UPDATE ecards SET sign_level = ? WHERE sign_no = ?", (level, sign_no))
+
+    async def latest_for_card(self, card_no: str) -> Ecard | None:
+        return await self._one("card_no = ? ORDER BY issued_at DESC LIMIT 1", (card_no,))
 
     async def for_holder(self, account_id: int, client_id: str | None) -> Ecard | None:
         columns = ", ".join(f"e.{c.strip()}" for c in _ECARD_COLUMNS.split(","))
