@@ -8,10 +8,13 @@ from typing import Literal
 
 import msgspec
 
+from app.face.match import DEFAULT_MATCH_THRESHOLD
+
 Env = Literal["dev", "test", "prod"]
 
 DEV_ADMIN_TOKEN = "dev-admin-token"  # noqa: S105 - documented development default
 _MIN_SECRET_LENGTH = 32
+_LOOSEST_MATCH_THRESHOLD = 0.6  # face_recognition's own default, already too loose (SPEC §6)
 
 
 class ConfigError(Exception):
@@ -25,7 +28,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     keys_dir: Path = Path("keys")
     issuer: str = "http://127.0.0.1:8000"
     face_workers: int = 0  # 0 = one worker per core
-    face_match_threshold: float = 0.45
+    face_match_threshold: float = DEFAULT_MATCH_THRESHOLD  # chosen from measured distances
     face_audit_frames: bool = False
     sweep_interval_seconds: float = 3600.0
     sms_sender: str = ""  # module:factory of a carrier gateway; empty = the dev outbox
@@ -43,7 +46,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return Path(self.database_url[len(prefix) :])
 
     def check(self) -> None:
-        """Refuse settings that would be unsafe in production."""
+        """Refuse settings that cannot work, and those that would be unsafe in production."""
+        if not 0.0 < self.face_match_threshold <= _LOOSEST_MATCH_THRESHOLD:
+            raise ConfigError(
+                f"ECARD_FACE_MATCH_THRESHOLD must be in (0, {_LOOSEST_MATCH_THRESHOLD}]: a larger "
+                "distance accepts too many impostors for identity proofing"
+            )
+        if self.face_workers < 0:
+            raise ConfigError("ECARD_FACE_WORKERS must be 0 (one per core) or more")
         if self.env != "prod":
             return
         if self.admin_token == DEV_ADMIN_TOKEN or len(self.admin_token) < _MIN_SECRET_LENGTH:

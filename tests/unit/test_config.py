@@ -56,3 +56,15 @@ async def test_prod_refuses_to_start_without_a_data_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="key"):
         async with open_services(settings):
             pass
+
+
+def test_match_threshold_defaults_to_the_measured_choice() -> None:
+    from app.face.match import DEFAULT_MATCH_THRESHOLD  # noqa: PLC0415
+
+    assert load_settings({}).face_match_threshold == DEFAULT_MATCH_THRESHOLD < 0.6
+
+
+@pytest.mark.parametrize("value", ["0", "0.7", "-1"])
+def test_match_threshold_looser_than_face_recognitions_default_is_refused(value: str) -> None:
+    with pytest.raises(ConfigError, match="ECARD_FACE_MATCH_THRESHOLD"):
+        load_settings({"ECARD_FACE_MATCH_THRESHOLD": value})
