@@ -8,6 +8,7 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from app.clock import rfc3339
 from app.http.deps import ServicesDep
+from app.http.openapi import PROBLEMS
 from models.accounts import (
     AccountView,
     Login,
@@ -24,26 +25,26 @@ class AccountController(Controller):
     path = "/v1"
     tags = ["accounts"]
 
-    @post("/accounts/sms-codes", status_code=202)
+    @post("/accounts/sms-codes", status_code=202, responses=PROBLEMS)
     async def send_sms_code(self, data: JSONBody[SmsCodeRequest], services: ServicesDep) -> SmsCodeSent:
         """Send a one-time code to a phone (at most one a minute; valid five minutes)."""
         expires_in = await services.accounts.send_sms_code(data.phone)
         return SmsCodeSent(phone=data.phone, expires_in=expires_in)
 
-    @post("/accounts", status_code=HTTP_201_CREATED)
+    @post("/accounts", status_code=HTTP_201_CREATED, responses=PROBLEMS)
     async def register(self, data: JSONBody[Registration], services: ServicesDep) -> AccountView:
         """Register an account with the phone, a password and the SMS code sent to it."""
         account = await services.accounts.register(data.phone, data.password, data.sms_code)
         return AccountView(account_id=account.id, phone=account.phone, created_at=rfc3339(account.created_at))
 
-    @post("/sessions", status_code=HTTP_201_CREATED)
+    @post("/sessions", status_code=HTTP_201_CREATED, responses=PROBLEMS)
     async def login(self, data: JSONBody[Login], services: ServicesDep) -> SessionTokens:
         """Log in; returns a short-lived user access token and a refresh token."""
         tokens = await services.accounts.login(data.phone, data.password)
         return SessionTokens(access_token=tokens.access_token, token_type=BEARER, refresh_token=tokens.refresh_token,
                              expires_in=tokens.expires_in)
 
-    @post("/sessions/refresh", status_code=200)
+    @post("/sessions/refresh", status_code=200, responses=PROBLEMS)
     async def refresh(self, data: JSONBody[SessionRefresh], services: ServicesDep) -> SessionTokens:
         """Exchange a refresh token for a new pair; the old refresh token stops working."""
         tokens = await services.accounts.refresh(data.refresh_token)

@@ -11,6 +11,7 @@ from app.clock import rfc3339
 from app.domain.channels import CreatedChannel, NewChannel
 from app.errors import Unauthenticated
 from app.http.deps import ServicesDep
+from app.http.openapi import PROBLEMS
 from app.security.secrets import same
 from models.oauth import ChannelView, NewChannelRequest
 
@@ -28,7 +29,7 @@ class AdminController(Controller):
     path = "/v1/admin"
     tags = ["admin"]
 
-    @post("/channels", status_code=201)
+    @post("/channels", status_code=201, responses=PROBLEMS)
     async def add_channel(
         self, data: JSONBody[NewChannelRequest], services: ServicesDep,
         authorization: Annotated[str, HeaderParameter(name="authorization")] = "",

@@ -14,6 +14,7 @@ from app.domain.cards.sweep import financial_deadline, temporary_loss_lifts_at
 from app.domain.idnumber import mask_name
 from app.domain.principals import Principal
 from app.http.deps import PrincipalDep, ServicesDep
+from app.http.openapi import PROBLEMS
 from models.cards import (
     ActivationRequest,
     AgentIn,
@@ -95,20 +96,20 @@ class CardController(Controller):
     path = "/v1/cards"
     tags = ("physical cards",)
 
-    @get("/{card_no:str}")
+    @get("/{card_no:str}", responses=PROBLEMS)
     async def show(self, card_no: FromPath[str], services: ServicesDep, principal: PrincipalDep) -> CardView:
         """The card record: masked holder, both applications, loss and PIN state, the e-card's state."""
         principal.channel(SCOPE)
         return _snapshot_view(await services.cards.get(card_no.upper()))
 
-    @get("/{card_no:str}/events")
+    @get("/{card_no:str}/events", responses=PROBLEMS)
     async def events(self, card_no: FromPath[str], services: ServicesDep,
                      principal: PrincipalDep) -> list[CardEventView]:
         """The card's history of transitions, oldest first (who, through which channel, for whom)."""
         principal.channel(SCOPE)
         return [_event_view(e) for e in await services.cards.history(card_no.upper())]
 
-    @post("/{card_no:str}/activations", status_code=200)
+    @post("/{card_no:str}/activations", status_code=200, responses=PROBLEMS)
     async def activate(
         self, card_no: FromPath[str], data: JSONBody[ActivationRequest], services: ServicesDep,
         principal: PrincipalDep,
@@ -121,7 +122,7 @@ class CardController(Controller):
             application=data.application, contact=contact, actor=_actor(principal, data.agent))
         return await self._view(services, card)
 
-    @post("/{card_no:str}/loss-reports", status_code=200)
+    @post("/{card_no:str}/loss-reports", status_code=200, responses=PROBLEMS)
     async def report_loss(
         self, card_no: FromPath[str], data: JSONBody[LossReportRequest], services: ServicesDep,
         principal: PrincipalDep,
@@ -132,7 +133,7 @@ class CardController(Controller):
             actor=_actor(principal, data.agent))
         return await self._view(services, card)
 
-    @post("/{card_no:str}/unlock", status_code=200)
+    @post("/{card_no:str}/unlock", status_code=200, responses=PROBLEMS)
     async def unlock(
         self, card_no: FromPath[str], data: JSONBody[UnlockRequest], services: ServicesDep,
         principal: PrincipalDep,
@@ -142,7 +143,7 @@ class CardController(Controller):
             card_no.upper(), holder_id_number=data.holder_id_number, actor=_actor(principal, data.agent))
         return await self._view(services, card)
 
-    @post("/{card_no:str}/replacements", status_code=201)
+    @post("/{card_no:str}/replacements", status_code=201, responses=PROBLEMS)
     async def replace(
         self, card_no: FromPath[str], data: JSONBody[ReplacementRequest], services: ServicesDep,
         principal: PrincipalDep,
@@ -154,7 +155,7 @@ class CardController(Controller):
         return ReplacementResult(old_card=await self._view(services, result.old),
                                  new_card=await self._view(services, result.new))
 
-    @post("/{card_no:str}/cancellation", status_code=200)
+    @post("/{card_no:str}/cancellation", status_code=200, responses=PROBLEMS)
     async def cancel(
         self, card_no: FromPath[str], data: JSONBody[CancellationRequest], services: ServicesDep,
         principal: PrincipalDep,
@@ -165,7 +166,7 @@ class CardController(Controller):
             actor=_actor(principal, data.agent))
         return await self._view(services, card)
 
-    @post("/{card_no:str}/pin/verify", status_code=200)
+    @post("/{card_no:str}/pin/verify", status_code=200, responses=PROBLEMS)
     async def verify_pin(
         self, card_no: FromPath[str], data: JSONBody[PinVerifyRequest], services: ServicesDep,
         principal: PrincipalDep,
@@ -175,7 +176,7 @@ class CardController(Controller):
         card = await services.cards.verify_pin(card_no.upper(), data.pin, actor=_actor(principal))
         return _pin_result(card, verified=True)
 
-    @post("/{card_no:str}/pin/change", status_code=200)
+    @post("/{card_no:str}/pin/change", status_code=200, responses=PROBLEMS)
     async def change_pin(
         self, card_no: FromPath[str], data: JSONBody[PinChangeRequest], services: ServicesDep,
         principal: PrincipalDep,
@@ -185,7 +186,7 @@ class CardController(Controller):
                                                actor=_actor(principal))
         return _pin_result(card)
 
-    @post("/{card_no:str}/pin/reset", status_code=200)
+    @post("/{card_no:str}/pin/reset", status_code=200, responses=PROBLEMS)
     async def reset_pin(
         self, card_no: FromPath[str], data: JSONBody[PinResetRequest], services: ServicesDep,
         principal: PrincipalDep,

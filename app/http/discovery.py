@@ -7,18 +7,20 @@ from litestar.params import FromPath
 
 from app.domain.status_list import TTL
 from app.http.deps import ServicesDep
+from app.http.openapi import PROBLEMS
 
 STATUS_LIST_MEDIA_TYPE = "application/statuslist+jwt"
 
 
-@get("/.well-known/jwks.json", tags=["discovery"])
+@get("/.well-known/jwks.json", tags=["discovery"], responses=PROBLEMS)
 async def jwks(services: ServicesDep) -> Response[dict[str, object]]:
     """The public ES256 keys; a retired key stays while tokens it signed may still be valid."""
     return Response(services.issuance.jwks(services.clock),
                     headers={"Cache-Control": "public, max-age=300"})
 
 
-@get("/v1/status-lists/{list_id:int}", tags=["discovery"], media_type=STATUS_LIST_MEDIA_TYPE)
+@get("/v1/status-lists/{list_id:int}", tags=["discovery"], media_type=STATUS_LIST_MEDIA_TYPE,
+     responses=PROBLEMS)
 async def status_list(list_id: FromPath[int], services: ServicesDep) -> Response[str]:
     """The signed status list token (`typ` statuslist+jwt): 2 bits per e-card, 0 valid,
     1 invalid, 2 suspended."""

@@ -11,6 +11,7 @@ from app.clock import rfc3339
 from app.domain.ecards import EcardView as DomainView
 from app.domain.principals import Principal
 from app.http.deps import PrincipalDep, ServicesDep
+from app.http.openapi import PROBLEMS
 from models.ecards import ClaimedEcard, EcardView, LinkedChannel, StatusReference
 from models.realname import MaskedHolder
 
@@ -48,7 +49,7 @@ class EcardController(Controller):
     path = "/v1/ecards"
     tags = ("e-card",)
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, responses=PROBLEMS)
     async def claim(self, services: ServicesDep, principal: PrincipalDep) -> Response[ClaimedEcard]:
         """Issue the e-card (201), or return the existing one for this channel (200).
 
@@ -60,13 +61,13 @@ class EcardController(Controller):
         body = ClaimedEcard(token=issued.token, expires_in=expires_in, ecard=ecard_view(issued.view))
         return Response(body, status_code=201 if issued.created else 200)
 
-    @get("/me")
+    @get("/me", responses=PROBLEMS)
     async def me(self, services: ServicesDep, principal: PrincipalDep) -> EcardView:
         """The holder's e-card and its state; scope `ecard:read` (or the citizen's own login)."""
         account_id, client_id = holder_of(principal, "ecard:read")
         return ecard_view(await services.issuance.ecards.me(account_id, client_id))
 
-    @delete("/me/channels/{target:str}", status_code=204)
+    @delete("/me/channels/{target:str}", status_code=204, responses=PROBLEMS)
     async def unlink(self, target: FromPath[str], services: ServicesDep, principal: PrincipalDep) -> None:
         """Unlink one channel from the holder's e-card; the other channels keep theirs."""
         account_id, client_id = holder_of(principal, "ecard:read")

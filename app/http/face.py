@@ -13,6 +13,7 @@ from app.domain.face_sessions import MAX_FRAMES
 from app.errors import InvalidInput, UnsupportedMedia
 from app.face.images import DEFAULT_LIMITS
 from app.http.deps import PrincipalDep, ServicesDep
+from app.http.openapi import UPLOAD_PROBLEMS
 from models.face import FaceChallenge, FaceResult, FaceSessionRequest, FramesReceived
 
 SCOPE = "ecard:claim"
@@ -25,7 +26,7 @@ class FaceController(Controller):
     path = "/v1/face/sessions"
     tags = ("real-name and face",)
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, responses=UPLOAD_PROBLEMS)
     async def start(self, data: JSONBody[FaceSessionRequest], services: ServicesDep,
                     principal: PrincipalDep) -> FaceChallenge:
         """Start a liveness session on a real-name check; needs `biometric_consent: true`."""
@@ -36,7 +37,8 @@ class FaceController(Controller):
                              expires_in=started.expires_in, max_frames=MAX_FRAMES,
                              max_frame_bytes=DEFAULT_LIMITS.max_bytes)
 
-    @post("/{session_id:str}/frames", status_code=202, request_max_body_size=MAX_UPLOAD_BYTES)
+    @post("/{session_id:str}/frames", status_code=202, request_max_body_size=MAX_UPLOAD_BYTES,
+          responses=UPLOAD_PROBLEMS)
     async def frames(self, session_id: FromPath[str], request: Request[Any, Any, Any],
                      services: ServicesDep, principal: PrincipalDep) -> FramesReceived:
         """Upload JPEG/PNG frames in capture order, each a multipart part named `frame`."""
@@ -57,7 +59,7 @@ class FaceController(Controller):
         upload = await services.face.add_frames(session_id, account_id, client_id, images)
         return FramesReceived(session_id=session_id, received=upload.received, total=upload.total)
 
-    @post("/{session_id:str}/complete", status_code=200)
+    @post("/{session_id:str}/complete", status_code=200, responses=UPLOAD_PROBLEMS)
     async def complete(self, session_id: FromPath[str], services: ServicesDep,
                        principal: PrincipalDep) -> FaceResult:
         """The verdict: `passed`, or `failed` with a reason code; the session cannot be reused."""

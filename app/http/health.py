@@ -5,10 +5,11 @@ from __future__ import annotations
 from litestar import Response, get
 
 from app.http.deps import ServicesDep
+from app.http.openapi import PROBLEMS
 from models.health import FaceWorkers, Health
 
 
-@get("/health", tags=["discovery"])
+@get("/health", tags=["discovery"], responses=PROBLEMS)
 async def health(services: ServicesDep) -> Response[Health]:
     """200 when the database answers and the face engine is open; 503 otherwise.
 

@@ -13,6 +13,7 @@ from litestar.params import FromQuery, HeaderParameter, JSONBody, QueryParameter
 from app.clock import rfc3339
 from app.domain.consent import AuthorizeRequest, IssuedTokens, OAuthError
 from app.http.deps import PrincipalDep, ServicesDep
+from app.http.openapi import PROBLEMS
 from models.base import BEARER
 from models.oauth import ConsentDecision, ConsentPrompt, ConsentRedirect, ScopeView, TokenResponse
 
@@ -24,7 +25,7 @@ class OAuthController(Controller):
     path = "/v1/oauth"
     tags = ["authorization"]
 
-    @get("/authorize")
+    @get("/authorize", responses=PROBLEMS)
     async def authorize(
         self,
         services: ServicesDep,
@@ -47,7 +48,7 @@ class OAuthController(Controller):
             redirect_uri=prompt.redirect_uri, expires_at=rfc3339(prompt.expires_at),
         )
 
-    @post("/consents", status_code=200)
+    @post("/consents", status_code=200, responses=PROBLEMS)
     async def decide(
         self, data: JSONBody[ConsentDecision], services: ServicesDep, principal: PrincipalDep
     ) -> ConsentRedirect:
@@ -55,7 +56,7 @@ class OAuthController(Controller):
         location = await services.consent.decide(data.consent_id, principal.user(), data.decision)
         return ConsentRedirect(redirect_to=location)
 
-    @post("/token", status_code=200)
+    @post("/token", status_code=200, responses=PROBLEMS)
     async def token(
         self, request: Request[Any, Any, Any], services: ServicesDep,
         content_type: Annotated[str, HeaderParameter(name="content-type")] = "",

@@ -9,6 +9,7 @@ from litestar.params import JSONBody
 from app.clock import rfc3339
 from app.domain.qrcodes import Verification
 from app.http.deps import PrincipalDep, ServicesDep
+from app.http.openapi import PROBLEMS
 from models.ecards import QrCode, QrCodeRequest, QrVerification, QrVerifyRequest
 from models.realname import MaskedHolder
 
@@ -33,7 +34,7 @@ def verification_view(v: Verification) -> QrVerification:
 class QrCodeController(Controller):
     tags = ("e-card",)
 
-    @post("/v1/ecards/me/qrcodes", status_code=201)
+    @post("/v1/ecards/me/qrcodes", status_code=201, responses=PROBLEMS)
     async def issue(self, services: ServicesDep, principal: PrincipalDep,
                     data: JSONBody[QrCodeRequest | None] = None) -> QrCode:
         """A single-use code valid for 60 seconds, with its QR symbol; scope `ecard:qrcode`."""
@@ -44,7 +45,7 @@ class QrCodeController(Controller):
         return QrCode(code=issued.code, expires_in=expires_in, expires_at=rfc3339(issued.expires_at),
                       image=qr_image(issued.code, image_format), image_format=image_format)
 
-    @post("/v1/qrcodes/verify", status_code=200)
+    @post("/v1/qrcodes/verify", status_code=200, responses=PROBLEMS)
     async def verify(self, data: JSONBody[QrVerifyRequest], services: ServicesDep,
                      principal: PrincipalDep) -> QrVerification:
         """Verify and consume a code; a relying party's client_credentials token, `ecard:verify`."""

@@ -8,6 +8,7 @@ from litestar.params import JSONBody
 from app.clock import rfc3339
 from app.domain.idnumber import mask_name
 from app.http.deps import PrincipalDep, ServicesDep
+from app.http.openapi import PROBLEMS
 from models.realname import MaskedHolder, RealnameRequest, RealnameResult
 
 
@@ -15,7 +16,7 @@ class RealnameController(Controller):
     path = "/v1/realname"
     tags = ["real-name and face"]
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, responses=PROBLEMS)
     async def check(
         self, data: JSONBody[RealnameRequest], services: ServicesDep, principal: PrincipalDep
     ) -> RealnameResult:
