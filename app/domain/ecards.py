@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 import msgspec
 
 from app.domain.idnumber import mask_name
+from app.domain.registry import card_usable
 from app.domain.status_list import (
     FILL_LIMIT,
     LIST_SIZE,
@@ -145,11 +146,6 @@ class IssuedEcard(msgspec.Struct, frozen=True, kw_only=True):
     view: EcardView
     token: str
     created: bool
-
-
-def card_usable(card: CardRecord) -> bool:
-    """A card can back an active e-card: collected and enabled, not lost, not replaced/cancelled."""
-    return card.ss_state == "active" and card.loss_state == "none" and card.status == "normal"
 
 
 def sign_level(card: CardRecord) -> Literal[1, 2]:

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Final, Literal, Protocol
 
 import msgspec
 
-from app.domain.ecards import Ecard, card_usable
+from app.domain.ecards import Ecard
 from app.domain.idnumber import mask_name
+from app.domain.registry import card_usable
 from app.errors import Conflict, DomainError, Forbidden, Gone, NotFound
 from app.security.secrets import digest
 

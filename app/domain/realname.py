@@ -9,6 +9,7 @@ import msgspec
 
 from app.domain.idnumber import mask_name, parse_id_number
 from app.domain.limits import day_window, seconds_to_next_day
+from app.domain.registry import card_usability
 from app.errors import Conflict, InvalidInput, NotFound, RateLimited
 from app.security.secrets import new_token
 
@@ -41,17 +42,6 @@ class RealnameRepository(Protocol):
 class RealnameResult(msgspec.Struct, frozen=True, kw_only=True):
     check: RealnameCheck
     card: CardRecord
-
-
-def card_usability(card: CardRecord) -> str | None:
-    """Why the card cannot back an e-card, or None when it can (实名 + 实卡)."""
-    if card.status != "normal":
-        return f"the card has been {card.status}"
-    if card.loss_state != "none":
-        return "the card is reported lost"
-    if card.ss_state != "active":
-        return "the card's social security application is not active"
-    return None
 
 
 class RealnameService:

@@ -55,6 +55,22 @@ class CardRecord(msgspec.Struct, frozen=True, kw_only=True):
     photo_sha256: str | None = None
 
 
+def card_usability(card: CardRecord) -> str | None:
+    """Why the card cannot back an e-card, or None when it can (实名 + 实卡)."""
+    if card.status != "normal":
+        return f"the card has been {card.status}"
+    if card.loss_state != "none":
+        return "the card is reported lost"
+    if card.ss_state != "active":
+        return "the card's social security application is not active"
+    return None
+
+
+def card_usable(card: CardRecord) -> bool:
+    """A card can back an active e-card: collected and enabled, not lost, not replaced or cancelled."""
+    return card_usability(card) is None
+
+
 class NewCard(msgspec.Struct, frozen=True, kw_only=True):
     """A card as the import will store it: the ID number and photo already sealed."""
 
@@ -131,7 +147,6 @@ class RegistryImporter:
                      progress: Callable[[int], None] | None) -> None:
         if not batch:
             return
-        # The same card twice in one batch would otherwise be reported as a conflict with itself.
         async with self._storage.unit_of_work() as uow:
             outcomes = await uow.cards.import_batch([card for _, card in batch], self._clock.now())
         for (line_no, card), outcome in zip(batch, outcomes, strict=True):
