@@ -43,7 +43,7 @@ class LivenessParams(msgspec.Struct, frozen=True, kw_only=True):
     max_dark_share: float = 0.5
     identical_diff: float = 1.0  # mean absolute grey difference of two face thumbnails
     max_identical_share: float = 0.5
-    max_moire: float = 2.2
+    max_moire: float = 0.9  # see `quality.moire`: ~0.6 filmed directly, >= 1.05 off a screen or print
     max_glare: float = 0.08
     frontal_yaw: float = 12.0  # |yaw| of frames that define the neutral state
     blink_on: float = 0.7  # EAR of ~0.21 for an open-eye 0.3, the usual blink threshold

@@ -195,6 +195,13 @@ def _interp(x: npt.NDArray[np.float64], points: Points) -> npt.NDArray[np.float6
 
 
 def _blink(image: Image, face: _Face, strength: float) -> Image:
+    """Both upper lids slide down over the eyes; at full strength the eyes are fully closed.
+
+    Only a thin band of lid skin just above each eye is stretched down with the lid margin, so
+    that what lies higher (the brow, the rim of a pair of glasses) stays where it is, as it does
+    in a real blink. The newly covered area is painted with that eye's own lid skin, keeping a
+    little of the warped texture, and a lash line is drawn where the lid comes to rest.
+    """
     p = face.points
     xs, ys = _grid(image.shape)
     map_y = ys.copy()
@@ -214,7 +221,8 @@ def _blink(image: Image, face: _Face, strength: float) -> Image:
         upper = upper - 0.25 * gap
         lower = lower + 0.15 * gap
         brow_y = _interp(cols, p[brow])
-        top = upper - 0.45 * np.maximum(upper - brow_y, 0.0)
+        reach = np.minimum(0.45 * np.maximum(upper - brow_y, 0.0), 0.12 * width + 0.5 * gap)
+        top = upper - reach
         closed = upper + strength * (lower - upper)
         y0 = max(0, int(np.floor(top.min())))
         y1 = min(image.shape[0], int(np.ceil(lower.max())) + 2)
@@ -223,20 +231,23 @@ def _blink(image: Image, face: _Face, strength: float) -> Image:
         above = (rows >= top) & (rows < closed)
         src = np.where(above, top + (rows - top) * stretch, rows)
         map_y[y0:y1, x0:x1] = src.astype(np.float32)
-        covered = (rows >= upper) & (rows < closed)
+        covered = (rows >= upper - 0.1 * gap) & (rows < closed)
         lid[y0:y1, x0:x1] = np.maximum(lid[y0:y1, x0:x1], covered.astype(np.float32))
-        lash_rows = np.abs(rows - closed) < max(1.0, 0.05 * width)
+        lash_rows = np.abs(rows - closed) < max(1.0, 0.06 * width)
         lash[y0:y1, x0:x1] = np.maximum(lash[y0:y1, x0:x1], lash_rows * (gap > 0.5))
-        # Skin colour of this eye's lid: the band between brow and upper lid.
+        # Skin colour of this eye's lid: the band just above the upper lid, its brighter part
+        # (lashes, shadows and the rim of glasses are darker than skin).
         band = (rows >= top) & (rows < upper - 0.3 * (upper - top))
-        region = image[y0:y1, x0:x1][band]
+        region = image[y0:y1, x0:x1][band].reshape(-1, 3).astype(np.float32)
         if len(region):
-            skin = np.median(region.reshape(-1, 3), axis=0).astype(np.float32)
+            luma = region.mean(axis=1)
+            bright = region[luma >= np.percentile(luma, 50)]
+            skin = np.median(bright, axis=0).astype(np.float32)
             output[y0:y1, x0:x1] = skin
     warped = cv2.remap(image, xs, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
     warped_f = warped.astype(np.float32)
-    lid = cv2.GaussianBlur(lid, (0, 0), 1.0)[..., None] * 0.6
-    lash = cv2.GaussianBlur(lash, (0, 0), 0.8)[..., None] * 0.35
+    lid = cv2.GaussianBlur(lid, (0, 0), 0.8)[..., None] * (0.9 * strength)
+    lash = cv2.GaussianBlur(lash, (0, 0), 0.7)[..., None] * (0.55 * strength)
     # `output` holds, around each eye, that eye's lid skin colour.
     blended = warped_f * (1.0 - lid) + output * lid
     blended *= 1.0 - lash

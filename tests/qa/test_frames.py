@@ -58,7 +58,9 @@ def test_blink_closes_the_eyes_and_opens_them_again() -> None:
 def test_blink_also_works_behind_glasses() -> None:
     ear = np.array([eye_aspect_ratio(p) for p in landmarks("hopper", "blink")])
 
-    assert ear.min() < 0.75 * float(np.median(ear[:3]))
+    # Under the service's blink rule (0.7 of the open-eye ratio) even with these landmarks, which
+    # the glasses' rim pulls up more than the engine's (0.39-0.47 there).
+    assert ear.min() < 0.7 * float(np.median(ear[:3]))
 
 
 def test_open_mouth_opens_the_mouth_and_closes_it_again() -> None:
