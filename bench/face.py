@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import health_load  # bench/health_load.py, beside this script
 import numpy as np
 
 from app.face import liveness, match, worker
@@ -185,6 +186,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fixtures", type=Path, default=ROOT / "fixtures")
     parser.add_argument("--threshold", type=float, default=match.DEFAULT_MATCH_THRESHOLD)
+    parser.add_argument("--skip-health", action="store_true", help="leave out the /health p99 under load")
     args = parser.parse_args(argv)
     if not (args.fixtures / "MANIFEST.json").exists():
         raise SystemExit(
@@ -196,6 +198,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     pad_rates(cards, sets, args.threshold)
     match_rates(cards, selfies(args.fixtures), sets, args.threshold)
     session_cost(sets, cards, args.threshold)
+    if not args.skip_health:
+        print("\n== Event loop under face load (real server, 4 sessions at once) ==")
+        health_load.report(health_load.measure(sessions=4), sessions=4)
 
 
 if __name__ == "__main__":

@@ -64,6 +64,16 @@ def _guarded(fn: Callable[..., T], *args: Any) -> T | _Refusal:
         return _Refusal(error)
 
 
+# Face workers yield the CPU to the server process: with one worker per core, the event loop would
+# otherwise wait for a time slice behind face work and every request (even /health) would slow.
+WORKER_NICENESS = 10
+
+
+def _start_worker() -> None:
+    os.nice(WORKER_NICENESS)
+    worker.load_models()
+
+
 def _warm() -> int:
     worker.load_models()
     return os.getpid()
@@ -91,7 +101,7 @@ class ProcessPoolFaceEngine:
 
     def _new_executor(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=self._context, initializer=worker.load_models
+            max_workers=self.workers, mp_context=self._context, initializer=_start_worker
         )
 
     async def start(self) -> None:

@@ -26,6 +26,9 @@ class Database:
         self.path = path
         self.lock = asyncio.Lock()
         self._conn: aiosqlite.Connection | None = None
+        # A second connection for health probes: in WAL mode it reads beside a running write, so
+        # /health never queues behind the units of work holding `lock`.
+        self._probe: aiosqlite.Connection | None = None
 
     async def open(self) -> None:
         """Open the file, set pragmas and apply pending migrations."""
@@ -39,8 +42,15 @@ class Database:
         await conn.execute("PRAGMA synchronous = NORMAL")
         self._conn = conn
         await migrate(conn)
+        probe = await aiosqlite.connect(self.path, isolation_level=None)
+        await probe.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await probe.execute("PRAGMA query_only = ON")
+        self._probe = probe
 
     async def close(self) -> None:
+        if self._probe is not None:
+            await self._probe.close()
+            self._probe = None
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
@@ -65,10 +75,15 @@ class Database:
             await conn.execute("COMMIT")
 
     async def ping(self) -> bool:
-        async with self.lock:
-            cursor = await self.connection.execute("SELECT 1")
+        """Read the schema version through the probe connection; False when the file cannot be read."""
+        if self._probe is None:
+            return False
+        try:
+            cursor = await self._probe.execute("SELECT max(version) FROM schema_migrations")
             row = await cursor.fetchone()
-        return row is not None and row[0] == 1
+        except sqlite3.Error:
+            return False
+        return row is not None and row[0] is not None
 
 
 def migration_scripts() -> list[tuple[int, str, str]]:

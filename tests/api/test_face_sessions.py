@@ -8,13 +8,15 @@ import sqlite3
 from datetime import timedelta
 from typing import Any
 
+import cv2
 import pytest
 from litestar.testing import AsyncTestClient
 
 from app.clock import FrozenClock
 from app.config import Settings
 from app.face.pool import ProcessPoolFaceEngine
-from app.qa.fixtures import frame_bytes, read_bytes
+from app.face.images import encode_jpeg
+from app.qa.fixtures import frame_bytes, frames, read_bytes
 from app.services import Services
 from tests.flow import bearer, import_fixture_cards, realname_for
 
@@ -284,3 +286,13 @@ async def test_crashed_worker_gives_503_and_the_pool_recovers(
 async def test_card_photo_read_from_fixtures_is_checked(holder: tuple[str, str]) -> None:
     # The fixture loader refuses files whose checksum does not match the manifest.
     assert read_bytes("portraits/astronaut_card.jpg")[:2] == b"\xff\xd8"
+
+
+async def test_out_of_focus_capture_gives_poor_quality(client: AsyncTestClient[Any], holder: tuple[str, str]) -> None:
+    token, realname_id = holder
+    challenge = (await start(client, token, realname_id)).json()
+    blurred = [encode_jpeg(cv2.GaussianBlur(image, (0, 0), 4))
+               for action in challenge["actions"] for image in frames(f"genuine/astronaut/{action}")]
+    await upload(client, token, challenge["session_id"], blurred)
+    r = await complete(client, token, challenge["session_id"])
+    assert r.json() == {"session_id": challenge["session_id"], "status": "failed", "reason": "poor_quality"}
