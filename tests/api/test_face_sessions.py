@@ -14,8 +14,8 @@ from litestar.testing import AsyncTestClient
 
 from app.clock import FrozenClock
 from app.config import Settings
-from app.face.pool import ProcessPoolFaceEngine
 from app.face.images import encode_jpeg
+from app.face.pool import ProcessPoolFaceEngine
 from app.qa.fixtures import frame_bytes, frames, read_bytes
 from app.services import Services
 from tests.flow import bearer, import_fixture_cards, realname_for
