@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Response, get
-from litestar.params import FromPath
+from litestar.params import PathParameter
 
 from app.domain.status_list import TTL
 from app.http.deps import ServicesDep
@@ -21,7 +23,9 @@ async def jwks(services: ServicesDep) -> Response[dict[str, object]]:
 
 @get("/v1/status-lists/{list_id:int}", tags=["discovery"], media_type=STATUS_LIST_MEDIA_TYPE,
      responses=PROBLEMS)
-async def status_list(list_id: FromPath[int], services: ServicesDep) -> Response[str]:
+async def status_list(
+    list_id: Annotated[int, PathParameter(ge=1, le=2**31 - 1)], services: ServicesDep
+) -> Response[str]:
     """The signed status list token (`typ` statuslist+jwt): 2 bits per e-card, 0 valid,
     1 invalid, 2 suspended."""
     token = await services.issuance.status_lists.token(list_id)

@@ -78,3 +78,9 @@ async def test_health_checks_the_database(client: AsyncTestClient[Any]) -> None:
     assert r.json()["database"] == "ok"
     assert r.json()["face"]["status"] == "ok"
     assert r.json()["face"]["workers"] >= 1
+
+
+async def test_out_of_range_path_number_is_400_not_500(client: AsyncTestClient[Any]) -> None:
+    r = await client.get("/v1/status-lists/705572824044922339328")
+    assert r.status_code == 400
+    assert r.json()["code"] == "invalid_request"
