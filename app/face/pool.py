@@ -17,7 +17,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
@@ -25,14 +25,11 @@ from typing import Any, TypeVar
 from app.errors import DomainError, Unavailable
 from app.face import worker
 from app.face.engine import (
-    Action,
-    CardTemplate,
     EngineHealth,
     FaceUnusable,
-    FaceVerdict,
-    FrameAnalysis,
 )
-from app.face.images import DEFAULT_LIMITS, ImageLimits, inspect_image
+from app.face.images import DEFAULT_LIMITS, ImageLimits
+from app.face.runner import WorkerFunctionsEngine
 
 log = logging.getLogger("ecard.face")
 
@@ -79,7 +76,7 @@ def _warm() -> int:
     return os.getpid()
 
 
-class ProcessPoolFaceEngine:
+class ProcessPoolFaceEngine(WorkerFunctionsEngine):
     """`FaceEngine` backed by a process pool of `workers` processes (default: one per core)."""
 
     def __init__(
@@ -136,23 +133,6 @@ class ProcessPoolFaceEngine:
             broken.shutdown(wait=False, cancel_futures=True)
             self._executor = self._new_executor()
             self.restarts += 1
-
-    async def enroll(self, photo: bytes) -> CardTemplate:
-        inspect_image(photo, self.limits)
-        return await self.run(worker.enroll, photo, self.limits)
-
-    async def analyse_frame(self, frame: bytes) -> FrameAnalysis:
-        inspect_image(frame, self.limits)
-        return await self.run(worker.analyse_frame, frame, self.limits)
-
-    async def decide(
-        self,
-        challenge: Sequence[Action],
-        frames: Sequence[FrameAnalysis],
-        card: CardTemplate | None,
-        threshold: float,
-    ) -> FaceVerdict:
-        return await self.run(worker.decide, list(challenge), list(frames), card, threshold)
 
     async def health(self) -> EngineHealth:
         ok = self._executor is not None
