@@ -61,7 +61,12 @@ def serve(host: str, port: int) -> None:
     """Run the HTTP API."""
     import uvicorn  # noqa: PLC0415 - only the server needs it
 
-    _settings()  # refuse bad settings before uvicorn starts
+    async def ready(_: Services) -> None:
+        return None
+
+    # Open everything once before uvicorn starts, so that missing keys or a bad SMS gateway in prod
+    # are a one-line refusal here rather than a traceback from the server's start-up.
+    run_with_services(ready)
     uvicorn.run("app.asgi:app_from_env", factory=True, host=host, port=port, log_level="info")
 
 

@@ -10,6 +10,7 @@ from app.clock import SystemClock, rfc3339
 from app.config import ConfigError, load_settings
 from app.issuance import MAX_TOKEN_LIFETIME
 from app.security.keys import KeyStore
+from app.security.vault import DATA_KEY_FILE, load_vault
 
 
 def _store() -> KeyStore:
@@ -45,6 +46,21 @@ def keys_rotate() -> None:
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps({"active": store.active().kid, "keys": _listing(store)}, indent=2))
+
+
+@keys.command("init-data-key")
+def keys_init_data_key() -> None:
+    """Create the data key that seals ID numbers and photos at rest (once, before the first start in
+    production). It is never replaced: what it sealed cannot be read without it, so back it up."""
+    try:
+        directory = load_settings().keys_dir
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    path = directory / DATA_KEY_FILE
+    if path.exists():
+        raise click.ClickException(f"{path} exists; the data key is never replaced")
+    load_vault(directory, create=True)
+    click.echo(json.dumps({"data_key": str(path)}))
 
 
 @keys.command("list")

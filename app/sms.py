@@ -36,5 +36,8 @@ def load_sender(spec: str) -> SmsSender:
         factory = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError, ValueError) as exc:
         raise ConfigError(f"ECARD_SMS_SENDER={spec!r} cannot be loaded: {exc}") from exc
-    sender: SmsSender = factory()
+    try:
+        sender: SmsSender = factory()
+    except Exception as exc:  # a third-party factory may fail in any way; say which setting broke
+        raise ConfigError(f"ECARD_SMS_SENDER={spec!r} failed to build a sender: {exc}") from exc
     return sender
