@@ -36,11 +36,19 @@ from app.domain.cards.pin import (
 )
 from app.domain.cards.replacement import new_card_number, replacement_card
 from app.domain.cards.repository import ECardStateReader
-from app.domain.cards.sweep import SweepReport, is_overdue, temporary_loss_lapsed
+from app.domain.cards.sweep import (
+    FINANCIAL_ACTIVATION_DAYS,
+    TEMPORARY_LOSS,
+    SweepReport,
+    is_overdue,
+    temporary_loss_lapsed,
+)
 from app.domain.idnumber import parse_id_number
 from app.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from app.clock import Clock
     from app.domain.card_events import CardEvent as ECardRule
     from app.domain.card_events import CardStateListener
@@ -254,39 +262,41 @@ class CardService:
         """Lift temporary loss reports older than 7 days, then report lost the cards whose financial
         application is still inactive 300 days after collection. Running it again changes nothing."""
         moment = as_of or self._clock.now()
-        actor = Actor(channel="sweep")
         async with self._storage.unit_of_work() as uow:
-            lapsing = await uow.card_lifecycle.temporary_losses_reported_before(moment - timedelta(days=7))
-        lifted = []
-        for card_no in lapsing:
-            async with self._storage.unit_of_work() as uow:
-                card = await _load(uow, card_no)
-                if not temporary_loss_lapsed(card, moment):
-                    continue
-                after = msgspec.structs.replace(
-                    card, loss_state=next_loss_state(card, "lift_temporary"), loss_since=None)
-                await self._commit(
-                    uow, card, after, "loss_lapsed", actor=actor, agent=None, at=moment,
-                    ecard="unlocked", detail={"lifted": "temporary"},
-                )
-            lifted.append(card_no)
+            lapsing = await uow.card_lifecycle.temporary_losses_reported_before(moment - TEMPORARY_LOSS)
+        lifted = await self._sweep_each(
+            lapsing, moment, lambda card: temporary_loss_lapsed(card, moment),
+            lambda card: msgspec.structs.replace(
+                card, loss_state=next_loss_state(card, "lift_temporary"), loss_since=None),
+            "loss_lapsed", "unlocked", lambda _card: {"lifted": "temporary"},
+        )
         async with self._storage.unit_of_work() as uow:
             due = await uow.card_lifecycle.financially_inactive_collected_on_or_before(
-                moment.date() - timedelta(days=300))
-        overdue = []
-        for card_no in due:
+                moment.date() - timedelta(days=FINANCIAL_ACTIVATION_DAYS))
+        overdue = await self._sweep_each(
+            due, moment, lambda card: is_overdue(card, moment),
+            lambda card: msgspec.structs.replace(
+                card, loss_state=next_loss_state(card, "report_overdue"), loss_since=moment),
+            "overdue_loss", "overdue_loss", lambda card: {"collected_on": str(card.collected_on)},
+        )
+        return SweepReport(as_of=moment, lifted_temporary_losses=lifted, overdue_losses=overdue)
+
+    async def _sweep_each(
+        self, candidates: list[str], moment: datetime, still_due: Callable[[CardRecord], bool],
+        transition: Callable[[CardRecord], CardRecord], action: str, ecard: ECardRule,
+        detail: Callable[[CardRecord], dict[str, Any]],
+    ) -> list[str]:
+        """Apply one sweep rule to each candidate in its own transaction, re-checked on fresh data."""
+        done = []
+        for card_no in candidates:
             async with self._storage.unit_of_work() as uow:
                 card = await _load(uow, card_no)
-                if not is_overdue(card, moment):
+                if not still_due(card):
                     continue
-                after = msgspec.structs.replace(
-                    card, loss_state=next_loss_state(card, "report_overdue"), loss_since=moment)
-                await self._commit(
-                    uow, card, after, "overdue_loss", actor=actor, agent=None, at=moment,
-                    ecard="overdue_loss", detail={"collected_on": str(card.collected_on)},
-                )
-            overdue.append(card_no)
-        return SweepReport(as_of=moment, lifted_temporary_losses=lifted, overdue_losses=overdue)
+                await self._commit(uow, card, transition(card), action, actor=Actor(channel="sweep"),
+                                   agent=None, at=moment, ecard=ecard, detail=detail(card))
+            done.append(card_no)
+        return done
 
     # -- helpers -------------------------------------------------------------------------------
 
