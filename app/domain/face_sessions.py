@@ -9,6 +9,7 @@ scores go to the audit log; the client learns `passed` or `failed` with a reason
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -184,7 +185,8 @@ class FaceSessionService:
         if first is None:
             raise Conflict(f"at most {MAX_FRAMES} frames per session", code="too_many_frames",
                            limit=MAX_FRAMES)
-        analyses = [await self._engine.analyse_frame(frame) for frame in frames]
+        # All frames of one upload at once, so that every face worker takes a share.
+        analyses = await asyncio.gather(*(self._engine.analyse_frame(frame) for frame in frames))
         context = session_id.encode()
         async with self._storage.unit_of_work() as uow:
             for offset, (frame, analysis) in enumerate(zip(frames, analyses, strict=True)):
