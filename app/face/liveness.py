@@ -20,61 +20,28 @@ an opened mouth that was not asked for (or comes out of order) fails the session
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from itertools import pairwise
 
 import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from app.face.engine import Action, FailureReason, FrameAnalysis
+from app.face.engine import Action, FrameAnalysis
+from app.face.evidence import (
+    DEFAULT_PARAMS,
+    ActionEvent,
+    CheckResult,
+    Evidence,
+    Failure,
+    LivenessCheck,
+    LivenessParams,
+    fail,
+)
 from app.face.match import Encoding, distance
+from app.face.recapture import check_recapture
 
 FloatArray = npt.NDArray[np.float64]
-
-
-class LivenessParams(msgspec.Struct, frozen=True, kw_only=True):
-    min_face_frames: int = 5
-    max_faceless_share: float = 0.5
-    min_sharpness: float = 20.0  # median Laplacian variance of the face at 128 px wide
-    min_brightness: float = 40.0
-    max_brightness: float = 225.0
-    max_dark_share: float = 0.5
-    identical_diff: float = 1.0  # mean absolute grey difference of two face thumbnails
-    max_identical_share: float = 0.5
-    max_moire: float = 0.9  # see `quality.moire`: ~0.6 filmed directly, >= 1.05 off a screen or print
-    max_glare: float = 0.08
-    frontal_yaw: float = 12.0  # |yaw| of frames that define the neutral state
-    blink_on: float = 0.7  # EAR of ~0.21 for an open-eye 0.3, the usual blink threshold
-    blink_off: float = 0.85
-    mouth_on: float = 0.25
-    mouth_off: float = 0.12
-    turn_on: float = 18.0
-    turn_off: float = 10.0
-    identity_max_distance: float = 0.55
-
-
-DEFAULT_PARAMS = LivenessParams()
-
-
-class Failure(msgspec.Struct, frozen=True):
-    reason: FailureReason
-    detail: str
-
-
-class CheckResult(msgspec.Struct, frozen=True, kw_only=True):
-    failure: Failure | None = None
-    scores: dict[str, float] = msgspec.field(default_factory=dict)
-
-
-class ActionEvent(msgspec.Struct, frozen=True, kw_only=True):
-    """One action seen in the sequence; indices are positions in the uploaded frames."""
-
-    action: Action
-    start: int
-    end: int
-    peak: int
 
 
 class LivenessReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -82,31 +49,6 @@ class LivenessReport(msgspec.Struct, frozen=True, kw_only=True):
     events: list[ActionEvent]
     matched: list[ActionEvent]
     scores: dict[str, float]
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """What the checks look at. `index` maps positions in the signals to frame positions."""
-
-    challenge: tuple[Action, ...]
-    frames: Sequence[FrameAnalysis]
-    params: LivenessParams
-    index: list[int]
-    ear_ratio: FloatArray
-    mouth: FloatArray
-    yaw: FloatArray
-    events: list[ActionEvent] = field(default_factory=list)
-
-    @property
-    def faces(self) -> list[FrameAnalysis]:
-        return [self.frames[i] for i in self.index]
-
-
-LivenessCheck = Callable[[Evidence], CheckResult]
-
-
-def _fail(reason: FailureReason, detail: str, scores: dict[str, float]) -> CheckResult:
-    return CheckResult(failure=Failure(reason, detail), scores=scores)
 
 
 def check_presence(evidence: Evidence) -> CheckResult:
@@ -120,12 +62,12 @@ def check_presence(evidence: Evidence) -> CheckResult:
         "multi_face_frames": float(crowded),
     }
     if crowded:
-        return _fail("multiple_faces", "more than one face in the frames", scores)
+        return fail("multiple_faces", "more than one face in the frames", scores)
     params = evidence.params
     if len(evidence.index) < params.min_face_frames or (
         frames and faceless / len(frames) > params.max_faceless_share
     ):
-        return _fail("no_face", "no face in too many frames", scores)
+        return fail("no_face", "no face in too many frames", scores)
     return CheckResult(scores=scores)
 
 
@@ -138,9 +80,9 @@ def check_quality(evidence: Evidence) -> CheckResult:
     dark = float(np.median([f.dark_fraction for f in faces]))
     scores = {"sharpness": sharp, "brightness": bright, "dark_share": dark}
     if sharp < params.min_sharpness:
-        return _fail("poor_quality", "the face is blurred", scores)
+        return fail("poor_quality", "the face is blurred", scores)
     if not params.min_brightness <= bright <= params.max_brightness or dark > params.max_dark_share:
-        return _fail("poor_quality", "the face is badly exposed", scores)
+        return fail("poor_quality", "the face is badly exposed", scores)
     return CheckResult(scores=scores)
 
 
@@ -161,20 +103,7 @@ def check_still_replay(evidence: Evidence) -> CheckResult:
     identical = sum(1 for d in diffs if d < evidence.params.identical_diff) / len(diffs)
     scores = {"identical_share": identical, "frame_diff_median": float(np.median(diffs))}
     if identical > evidence.params.max_identical_share:
-        return _fail("liveness_failed", "the frames are copies of one still image", scores)
-    return CheckResult(scores=scores)
-
-
-def check_recapture(evidence: Evidence) -> CheckResult:
-    """A face filmed off a screen or a glossy print: moiré or glare across the sequence."""
-    faces = evidence.faces
-    moire = float(np.median([f.moire for f in faces]))
-    glare = float(np.median([f.glare for f in faces]))
-    scores = {"moire": moire, "glare": glare}
-    if moire > evidence.params.max_moire:
-        return _fail("liveness_failed", "screen interference pattern on the face", scores)
-    if glare > evidence.params.max_glare:
-        return _fail("liveness_failed", "glare on the face", scores)
+        return fail("liveness_failed", "the frames are copies of one still image", scores)
     return CheckResult(scores=scores)
 
 
@@ -213,13 +142,13 @@ def check_actions(evidence: Evidence) -> CheckResult:
     deliberate = _collapse([e.action for e in evidence.events if e.action != "blink"])
     asked = _collapse([a for a in evidence.challenge if a != "blink"])
     if deliberate != asked:
-        return _fail(
+        return fail(
             "liveness_failed",
             f"actions seen {deliberate} differ from the challenge {asked}",
             scores,
         )
     if match_challenge(evidence.challenge, evidence.events) is None:
-        return _fail("liveness_failed", "the challenged actions were not seen in order", scores)
+        return fail("liveness_failed", "the challenged actions were not seen in order", scores)
     return CheckResult(scores=scores)
 
 
@@ -372,9 +301,9 @@ def check_identity(
     reference = [encodings[i] for i in selection.match]
     others = [encodings[i] for i in selection.all_indices() if i not in selection.match[:1]]
     if not reference:
-        return _fail("no_face", "no frame to match", {})
+        return fail("no_face", "no frame to match", {})
     worst = max((distance(reference[0], e) for e in others), default=0.0)
     scores = {"identity_max_distance": worst, "encoded_frames": float(len(encodings))}
     if worst > params.identity_max_distance:
-        return _fail("liveness_failed", "the face changes during the sequence", scores)
+        return fail("liveness_failed", "the face changes during the sequence", scores)
     return CheckResult(scores=scores)

@@ -1,0 +1,88 @@
+"""What the liveness checks look at and what they answer: parameters, evidence, check results.
+
+A check is a function of the `Evidence` (the frames with one face, their signals relative to the
+person's own neutral state, the actions found in them) returning a `CheckResult`. Checks live in
+their own modules (`liveness`, `recapture`, …) and import only this one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from app.face.engine import Action, FailureReason, FrameAnalysis
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class LivenessParams(msgspec.Struct, frozen=True, kw_only=True):
+    min_face_frames: int = 5
+    max_faceless_share: float = 0.5
+    min_sharpness: float = 20.0  # median Laplacian variance of the face at 128 px wide
+    min_brightness: float = 40.0
+    max_brightness: float = 225.0
+    max_dark_share: float = 0.5
+    identical_diff: float = 1.0  # mean absolute grey difference of two face thumbnails
+    max_identical_share: float = 0.5
+    max_moire: float = 0.9  # see `quality.moire`: ~0.6 filmed directly, >= 1.05 off a screen or print
+    max_glare: float = 0.08
+    frontal_yaw: float = 12.0  # |yaw| of frames that define the neutral state
+    blink_on: float = 0.7  # EAR of ~0.21 for an open-eye 0.3, the usual blink threshold
+    blink_off: float = 0.85
+    mouth_on: float = 0.25
+    mouth_off: float = 0.12
+    turn_on: float = 18.0
+    turn_off: float = 10.0
+    identity_max_distance: float = 0.55
+
+
+DEFAULT_PARAMS = LivenessParams()
+
+
+class Failure(msgspec.Struct, frozen=True):
+    reason: FailureReason
+    detail: str
+
+
+class CheckResult(msgspec.Struct, frozen=True, kw_only=True):
+    failure: Failure | None = None
+    scores: dict[str, float] = msgspec.field(default_factory=dict)
+
+
+class ActionEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """One action seen in the sequence; indices are positions in the uploaded frames."""
+
+    action: Action
+    start: int
+    end: int
+    peak: int
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the checks look at. `index` maps positions in the signals to frame positions."""
+
+    challenge: tuple[Action, ...]
+    frames: Sequence[FrameAnalysis]
+    params: LivenessParams
+    index: list[int]
+    ear_ratio: FloatArray
+    mouth: FloatArray
+    yaw: FloatArray
+    events: list[ActionEvent] = field(default_factory=list)
+
+    @property
+    def faces(self) -> list[FrameAnalysis]:
+        return [self.frames[i] for i in self.index]
+
+
+LivenessCheck = Callable[[Evidence], CheckResult]
+
+
+def fail(reason: FailureReason, detail: str, scores: dict[str, float]) -> CheckResult:
+    """A failed check with its reason, a detail for the audit log, and the scores."""
+    return CheckResult(failure=Failure(reason, detail), scores=scores)
