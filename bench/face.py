@@ -131,7 +131,7 @@ def match_rates(
             continue
         frames = analyse_set(fixture)
         report = liveness.assess([fixture.action or "blink"], frames)
-        selection = liveness.select_frames(frames, report.matched)
+        selection = liveness.select_frames(frames, report.matched, report.neutral_yaw)
         for index in selection.match:
             probes.setdefault(fixture.person, []).append(worker.encode_chip(frames[index].chip))
     genuine: list[float] = []

@@ -27,6 +27,8 @@ FailureReason = Literal[
     "liveness_failed",
     "face_mismatch",
     "no_card_photo",
+    "face_not_frontal",
+    "face_too_small",
 ]
 
 # Identifies the encoder; templates made by another model are not comparable.
@@ -69,7 +71,8 @@ class FrameAnalysis(msgspec.Struct, frozen=True, kw_only=True):
 
     `yaw` is in degrees in the frame as captured (not mirrored): positive when the person turns
     towards their own left (the nose moves to the right of the image). `ear` is the mean eye
-    aspect ratio of both eyes, `mar` the inner-mouth opening over its width. Quality figures are
+    aspect ratio of both eyes, `mar` the inner-mouth opening over its width, `interocular` the
+distance between the eye centres in pixels (the face's size). Quality figures are
     measured on the face region. `chip` is the 150x150 RGB aligned face crop that the encoder
     needs; `thumb` a 32x32 grey face thumbnail for the replay cue. Both are sensitive data: keep
     them only until the verdict.
@@ -84,6 +87,7 @@ class FrameAnalysis(msgspec.Struct, frozen=True, kw_only=True):
     mar: float = 0.0
     yaw: float = 0.0
     pitch: float = 0.0
+    interocular: float = 0.0
     sharpness: float = 0.0
     brightness: float = 0.0
     dark_fraction: float = 0.0

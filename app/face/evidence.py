@@ -22,6 +22,11 @@ FloatArray = npt.NDArray[np.float64]
 class LivenessParams(msgspec.Struct, frozen=True, kw_only=True):
     min_face_frames: int = 5
     max_faceless_share: float = 0.5
+    # Eye centres at least this many pixels apart: the token frontal image of ISO/IEC 19794-5
+    # (the smallest face geometry that standard defines for automated recognition) puts them
+    # 60 px apart. Below it an open eye's lid gap is under ~10 px, so a blink moves the landmarks
+    # by little more than the shape model's own error (see README, face size).
+    min_interocular: float = 60.0
     min_sharpness: float = 20.0  # median Laplacian variance of the face at 128 px wide
     min_brightness: float = 40.0
     max_brightness: float = 225.0
@@ -30,7 +35,11 @@ class LivenessParams(msgspec.Struct, frozen=True, kw_only=True):
     max_identical_share: float = 0.5
     max_moire: float = 0.9  # see `quality.moire`: ~0.6 filmed directly, >= 1.05 off a screen or print
     max_glare: float = 0.08
-    frontal_yaw: float = 12.0  # |yaw| of frames that define the neutral state
+    # The neutral pose: the yaw most frames share, within +-neutral_spread degrees. Beyond
+    # max_neutral_yaw from frontal, landmark yaw and eye/mouth shapes are too distorted for the
+    # challenge to mean anything (face_not_frontal).
+    neutral_spread: float = 6.0
+    max_neutral_yaw: float = 20.0
     blink_on: float = 0.7  # EAR of ~0.21 for an open-eye 0.3, the usual blink threshold
     blink_off: float = 0.85
     mouth_on: float = 0.25
@@ -60,11 +69,17 @@ class ActionEvent(msgspec.Struct, frozen=True, kw_only=True):
     start: int
     end: int
     peak: int
+    strength: float = 1.0  # the peak over the action's threshold (1 = just reached it)
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """What the checks look at. `index` maps positions in the signals to frame positions."""
+    """What the checks look at. `index` maps positions in the signals to frame positions.
+
+    `ear_ratio`, `mouth` and `yaw` are relative to the person's neutral state in this sequence:
+    eye opening over the open-eye baseline, mouth opening above the closed baseline, degrees
+    from `neutral_yaw` (the absolute yaw of the neutral pose).
+    """
 
     challenge: tuple[Action, ...]
     frames: Sequence[FrameAnalysis]
@@ -73,6 +88,7 @@ class Evidence:
     ear_ratio: FloatArray
     mouth: FloatArray
     yaw: FloatArray
+    neutral_yaw: float = 0.0
     events: list[ActionEvent] = field(default_factory=list)
 
     @property

@@ -55,6 +55,11 @@ def mouth_aspect_ratio(points: Points) -> float:
     return opening / width
 
 
+def interocular_distance(points: Points) -> float:
+    """Distance between the centres of the two eyes in pixels: the face's size in the image."""
+    return float(np.linalg.norm(points[36:42].mean(axis=0) - points[42:48].mean(axis=0)))
+
+
 def head_pose(points: Points, width: int, height: int) -> tuple[float, float]:
     """(yaw, pitch) in degrees from a generic 3D head fitted with solvePnP.
 

@@ -5,17 +5,10 @@ of the `Evidence` (the frames with one face, their signals and the detected acti
 `CheckResult`. Further cues (for example a server-chosen colour sequence reflected on the face)
 are added by passing a longer list.
 
-Actions are found with hysteresis on three per-frame signals, each relative to the person's own
-neutral state in the same sequence:
-- blink: eye aspect ratio over the open-eye baseline drops to `blink_on` and comes back;
-- open_mouth: inner-mouth ratio rises `mouth_on` above its closed baseline;
-- turn_left / turn_right: head yaw leaves the frontal reference by `turn_on` degrees. turn_left
-  is a turn towards the person's own left: in a frame as captured (not mirrored) the nose moves
-  to the right of the image (positive yaw, see `app.face.geometry.head_pose`). Clients that
-  mirror the preview must upload unmirrored frames.
-
-The challenge must appear in its order; spontaneous blinks are tolerated anywhere, but a turn or
-an opened mouth that was not asked for (or comes out of order) fails the session.
+The order: enough frames with one face (`no_face`, `multiple_faces`), a face large enough to
+read (`face_too_small`), a neutral pose near frontal (`face_not_frontal`), capture quality
+(`poor_quality`), then the cues against replays and recaptures and the challenged actions
+(`liveness_failed`). How actions are read from the frames is in `app.face.actions`.
 """
 
 from __future__ import annotations
@@ -27,6 +20,14 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
+from app.face.actions import (
+    check_actions,
+    check_pose,
+    deliberate,
+    detect_events,
+    match_challenge,
+    neutral_yaw,
+)
 from app.face.engine import Action, FrameAnalysis
 from app.face.evidence import (
     DEFAULT_PARAMS,
@@ -48,6 +49,7 @@ class LivenessReport(msgspec.Struct, frozen=True, kw_only=True):
     failure: Failure | None
     events: list[ActionEvent]
     matched: list[ActionEvent]
+    neutral_yaw: float
     scores: dict[str, float]
 
 
@@ -68,6 +70,16 @@ def check_presence(evidence: Evidence) -> CheckResult:
         frames and faceless / len(frames) > params.max_faceless_share
     ):
         return fail("no_face", "no face in too many frames", scores)
+    return CheckResult(scores=scores)
+
+
+def check_size(evidence: Evidence) -> CheckResult:
+    """The face large enough in the frame for its landmarks to show a blink or a turn."""
+    sizes = [f.interocular for f in evidence.faces]
+    size = float(np.median(sizes)) if sizes else 0.0
+    scores = {"interocular": size}
+    if size < evidence.params.min_interocular:
+        return fail("face_too_small", "the face is too small in the frame", scores)
     return CheckResult(scores=scores)
 
 
@@ -107,102 +119,15 @@ def check_still_replay(evidence: Evidence) -> CheckResult:
     return CheckResult(scores=scores)
 
 
-def _collapse(actions: Sequence[Action]) -> list[Action]:
-    out: list[Action] = []
-    for action in actions:
-        if not out or out[-1] != action:
-            out.append(action)
-    return out
-
-
-def match_challenge(
-    challenge: Sequence[Action], events: Sequence[ActionEvent]
-) -> list[ActionEvent] | None:
-    """The events that perform the challenge in order (one per action), or None."""
-    matched: list[ActionEvent] = []
-    after = -1
-    for action in challenge:
-        found = next((e for e in events if e.action == action and e.start > after), None)
-        if found is None:
-            return None
-        matched.append(found)
-        after = found.start
-    return matched
-
-
-def check_actions(evidence: Evidence) -> CheckResult:
-    """The challenged actions in order, and no turn or mouth opening that was not asked for."""
-    scores = {
-        "blink_min_ratio": float(evidence.ear_ratio.min()),
-        "mouth_max": float(evidence.mouth.max()),
-        "yaw_max": float(evidence.yaw.max()),
-        "yaw_min": float(evidence.yaw.min()),
-        "events": float(len(evidence.events)),
-    }
-    deliberate = _collapse([e.action for e in evidence.events if e.action != "blink"])
-    asked = _collapse([a for a in evidence.challenge if a != "blink"])
-    if deliberate != asked:
-        return fail(
-            "liveness_failed",
-            f"actions seen {deliberate} differ from the challenge {asked}",
-            scores,
-        )
-    if match_challenge(evidence.challenge, evidence.events) is None:
-        return fail("liveness_failed", "the challenged actions were not seen in order", scores)
-    return CheckResult(scores=scores)
-
-
 DEFAULT_CHECKS: tuple[LivenessCheck, ...] = (
     check_presence,
+    check_size,
+    check_pose,
     check_quality,
     check_still_replay,
     check_recapture,
     check_actions,
 )
-
-
-def _segments(
-    signal: FloatArray, on: float, off: float, *, require_end: bool
-) -> list[tuple[int, int, int]]:
-    """(start, end, peak) positions where `signal` rises to `on` until it falls back to `off`."""
-    out: list[tuple[int, int, int]] = []
-    start: int | None = None
-    for pos, value in enumerate(signal):
-        if start is None and value >= on:
-            start = pos
-        elif start is not None and value <= off:
-            peak = start + int(np.argmax(signal[start:pos]))
-            out.append((start, pos - 1, peak))
-            start = None
-    if start is not None and not require_end:
-        peak = start + int(np.argmax(signal[start:]))
-        out.append((start, len(signal) - 1, peak))
-    return out
-
-
-def detect_events(
-    index: Sequence[int],
-    ear_ratio: FloatArray,
-    mouth: FloatArray,
-    yaw: FloatArray,
-    params: LivenessParams = DEFAULT_PARAMS,
-) -> list[ActionEvent]:
-    """Actions seen in the relative signals (positions mapped back through `index`)."""
-    found: list[ActionEvent] = []
-    specs: list[tuple[Action, FloatArray, float, float, bool]] = [
-        # Blinks are found on the inverted ratio so that one rising-edge routine serves all.
-        ("blink", -ear_ratio, -params.blink_on, -params.blink_off, True),
-        ("open_mouth", mouth, params.mouth_on, params.mouth_off, False),
-        ("turn_left", yaw, params.turn_on, params.turn_off, False),
-        ("turn_right", -yaw, params.turn_on, params.turn_off, False),
-    ]
-    for action, signal, on, off, require_end in specs:
-        for start, end, peak in _segments(signal, on, off, require_end=require_end):
-            found.append(
-                ActionEvent(action=action, start=index[start], end=index[end], peak=index[peak])
-            )
-    found.sort(key=lambda e: (e.start, e.end))
-    return found
 
 
 def build_evidence(
@@ -218,17 +143,21 @@ def build_evidence(
     if not index:
         empty = np.zeros(0, dtype=np.float64)
         return Evidence(tuple(challenge), frames, params, index, empty, empty, empty)
-    frontal = np.abs(yaw) <= params.frontal_yaw
-    yaw_ref = float(np.median(yaw[frontal])) if frontal.any() else 0.0
-    neutral = ear[frontal] if frontal.any() else ear
-    # Eyes are open most of the time: the upper part of the distribution is the open state.
-    ear_base = float(np.percentile(neutral, 75))
-    mouth_base = float(np.percentile(mar, 25))
+    rest_yaw = neutral_yaw(yaw, params.neutral_spread)
+    rel_yaw = yaw - rest_yaw
+    at_rest = np.abs(rel_yaw) <= params.turn_off
+    if not at_rest.any():
+        at_rest = np.ones_like(at_rest)
+    # Eyes are open most of the time: the upper part of the distribution is the open state;
+    # the mouth is closed most of the time: the lower part is the closed state.
+    ear_base = float(np.percentile(ear[at_rest], 75))
+    mouth_base = float(np.percentile(mar[at_rest], 25))
     ear_ratio = ear / ear_base if ear_base > 0 else np.ones_like(ear)
     mouth = mar - mouth_base
-    rel_yaw = yaw - yaw_ref
     events = detect_events(index, ear_ratio, mouth, rel_yaw, params)
-    return Evidence(tuple(challenge), frames, params, index, ear_ratio, mouth, rel_yaw, events)
+    return Evidence(
+        tuple(challenge), frames, params, index, ear_ratio, mouth, rel_yaw, rest_yaw, events
+    )
 
 
 def assess(
@@ -240,15 +169,25 @@ def assess(
     """Run the checks in order; the first failure decides."""
     evidence = build_evidence(challenge, frames, params)
     scores: dict[str, float] = {}
-    matched = match_challenge(challenge, evidence.events) or []
+    matched = match_challenge(challenge, deliberate(evidence.events)) or []
     for check in checks:
         result = check(evidence)
         scores.update(result.scores)
         if result.failure is not None:
             return LivenessReport(
-                failure=result.failure, events=evidence.events, matched=matched, scores=scores
+                failure=result.failure,
+                events=evidence.events,
+                matched=matched,
+                neutral_yaw=evidence.neutral_yaw,
+                scores=scores,
             )
-    return LivenessReport(failure=None, events=evidence.events, matched=matched, scores=scores)
+    return LivenessReport(
+        failure=None,
+        events=evidence.events,
+        matched=matched,
+        neutral_yaw=evidence.neutral_yaw,
+        scores=scores,
+    )
 
 
 class FrameSelection(msgspec.Struct, frozen=True, kw_only=True):
@@ -264,12 +203,13 @@ class FrameSelection(msgspec.Struct, frozen=True, kw_only=True):
 def select_frames(
     frames: Sequence[FrameAnalysis],
     matched: Sequence[ActionEvent],
+    neutral_yaw: float = 0.0,
     params: LivenessParams = DEFAULT_PARAMS,
     budget: int = 4,
 ) -> FrameSelection:
     """Frames worth an encoding (~0.1 s each), at most `budget` of them.
 
-    The sharpest frontal frame outside any action serves the match; the peak frame of each
+    The sharpest frame at the neutral pose outside any action serves the match; the peak frame of each
     performed action ties the actions to that identity; a second frontal frame from the other
     half of the sequence is added while the budget allows.
     """
@@ -277,7 +217,7 @@ def select_frames(
     candidates = [
         i
         for i, f in enumerate(frames)
-        if f.has_single_face and i not in busy and abs(f.yaw) <= params.frontal_yaw
+        if f.has_single_face and i not in busy and abs(f.yaw - neutral_yaw) <= params.turn_off
     ] or [i for i, f in enumerate(frames) if f.has_single_face]
     actions = [e.peak for e in matched if frames[e.peak].has_single_face][: max(budget - 1, 0)]
     if not candidates:

@@ -184,6 +184,7 @@ def analyse_image(image: RGBImage) -> FrameAnalysis:
         mar=geometry.mouth_aspect_ratio(points),
         yaw=yaw,
         pitch=pitch,
+        interocular=geometry.interocular_distance(points),
         sharpness=quality.sharpness(face),
         brightness=brightness,
         dark_fraction=dark,
@@ -238,7 +239,7 @@ def decide(
         return FaceVerdict(
             passed=False, reason=report.failure.reason, detail=report.failure.detail, scores=scores
         )
-    selection = liveness.select_frames(frames, report.matched)
+    selection = liveness.select_frames(frames, report.matched, report.neutral_yaw)
     encodings = {index: encode_chip(frames[index].chip) for index in selection.all_indices()}
     identity = liveness.check_identity(selection, encodings)
     scores.update(identity.scores)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+
+import msgspec
 import numpy as np
 import pytest
 
@@ -29,6 +32,7 @@ def frame(
     brightness: float = 130.0,
     moire: float = 0.6,  # a face filmed directly (see app.face.quality.moire)
     glare: float = 0.0,
+    interocular: float = 80.0,
     seed: int = 0,
     still: bool = False,
 ) -> FrameAnalysis:
@@ -48,6 +52,7 @@ def frame(
         brightness=brightness,
         moire=moire,
         glare=glare,
+        interocular=interocular,
         thumb=thumb,
         chip=b"\x00" * 10,
     )
@@ -206,3 +211,79 @@ def test_identity_change_between_frames_fails() -> None:
     result = check_identity(selection, {0: same, 5: other})
     assert result.failure is not None
     assert result.failure.reason == "liveness_failed"
+
+
+def test_a_small_face_is_face_too_small() -> None:
+    report = assess(["blink"], session("blink", interocular=45.0))
+    assert report.failure is not None
+    assert report.failure.reason == "face_too_small"
+
+
+def turned(frames: list[FrameAnalysis], degrees: float) -> list[FrameAnalysis]:
+    """The same sequence by a person whose resting pose is `degrees` of yaw."""
+    return [msgspec.structs.replace(f, yaw=f.yaw + degrees) for f in frames]
+
+
+@pytest.mark.parametrize("rest", [30.0, -25.0])
+def test_a_resting_pose_far_from_frontal_is_face_not_frontal(rest: float) -> None:
+    for challenge in (["blink"], ["turn_left"], ["turn_right"]):
+        report = assess(challenge, turned(session(*challenge), rest))
+        assert report.failure is not None
+        assert report.failure.reason == "face_not_frontal"
+
+
+def test_turns_are_measured_from_the_persons_own_resting_pose() -> None:
+    # Resting at 15 degrees (within the frontal limit): a turn is a change from 15, not from 0.
+    assert assess(["turn_left", "blink"], turned(session("turn_left", "blink"), 15.0)).failure is None
+    # The resting pose itself reads as no action at all.
+    resting_turned = turned(session("blink"), 15.0)
+    assert assess(["blink"], resting_turned).failure is None
+    assert assess(["turn_left"], resting_turned).failure is not None
+
+
+def test_a_pose_held_from_the_first_frame_is_not_a_turn() -> None:
+    # Turned at the start and then frontal: no rest before it, so no movement was seen.
+    frames = [frame(yaw=30.0, seed=i) for i in range(3)] + session("blink")
+    report = assess(["turn_left", "blink"], frames)
+    assert report.failure is not None
+    assert [e.action for e in report.events] == ["blink"]
+
+
+def test_a_turn_that_never_comes_back_is_not_a_turn() -> None:
+    frames = session("blink") + [frame(yaw=y, seed=20 + i) for i, y in enumerate((12.0, 26.0, 31.0, 30.0))]
+    assert assess(["blink", "turn_left"], frames).failure is not None
+
+
+def test_signals_that_do_not_move_satisfy_no_action() -> None:
+    frames = [frame(seed=i) for i in range(12)]
+    for action in ("blink", "open_mouth", "turn_left", "turn_right"):
+        report = assess([action], frames)
+        assert report.failure is not None
+        assert report.failure.reason == "liveness_failed"
+
+
+def test_the_mouth_moving_during_a_turn_is_tolerated() -> None:
+    frames = session("turn_left", "blink")
+    # The turn's frames also read a mouth ratio of 0.3 (a 2D distortion of the turned mouth).
+    distorted = [msgspec.structs.replace(f, mar=0.3) if f.yaw > 20.0 else f for f in frames]
+    report = assess(["turn_left", "blink"], distorted)
+    assert report.failure is None
+    assert "open_mouth" in [e.action for e in report.events]
+
+
+def test_a_mouth_opening_of_its_own_is_not_tolerated() -> None:
+    report = assess(["turn_left", "blink"], session("turn_left", "open_mouth", "blink"))
+    assert report.failure is not None
+    assert report.failure.reason == "liveness_failed"
+
+
+def test_a_recording_of_every_action_in_a_fixed_order_passes_only_its_own_order() -> None:
+    recording = session("blink", "open_mouth", "turn_left", "turn_right")
+    passed = []
+    for size in (2, 3):
+        for challenge in itertools.permutations(["blink", "open_mouth", "turn_left", "turn_right"], size):
+            if assess(list(challenge), recording).failure is None:
+                passed.append(challenge)
+    # Only the challenge asking for exactly its three movements in its order (the spontaneous
+    # blink being tolerated) can pass: 1 of the 36 possible challenges.
+    assert passed == [("open_mouth", "turn_left", "turn_right")]
