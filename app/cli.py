@@ -17,7 +17,7 @@ from app.cli_sweep import sweep
 from app.clock import rfc3339
 from app.composition import open_services
 from app.config import ConfigError, Settings, load_settings
-from app.domain.channels import KINDS, NewChannel
+from app.domain.channels import FACE_CHALLENGES, KINDS, NewChannel
 from app.domain.registry import count_lines
 from app.errors import DomainError
 from app.qa.cli import qa
@@ -81,17 +81,20 @@ def channels() -> None:
 @click.option("--scope", "scopes", multiple=True, required=True, help="repeat for several scopes")
 @click.option("--redirect-uri", "redirect_uris", multiple=True, help="exact redirect URI; repeatable")
 @click.option("--name", default=None, help="display name shown on the consent prompt")
+@click.option("--face-challenge", type=click.Choice(FACE_CHALLENGES), default="actions", show_default=True,
+              help="how face sessions prove liveness; light needs a client that flashes the screen")
 def channels_add(client_id: str, kind: str, scopes: tuple[str, ...], redirect_uris: tuple[str, ...],
-                 name: str | None) -> None:
+                 name: str | None, face_challenge: str) -> None:
     """Create a channel and print it as JSON (with client_secret for confidential kinds)."""
     spec = NewChannel(client_id=client_id, kind=kind, scopes=scopes,  # type: ignore[arg-type]
-                      redirect_uris=redirect_uris, name=name)
+                      redirect_uris=redirect_uris, name=name,
+                      face_challenge=face_challenge)  # type: ignore[arg-type]
     created = run_with_services(lambda s: s.channels.create(spec))
     channel = created.channel
     out = {
         "client_id": channel.client_id, "name": channel.name, "kind": channel.kind,
         "scopes": list(channel.scopes), "redirect_uris": list(channel.redirect_uris),
-        "created_at": rfc3339(channel.created_at),
+        "created_at": rfc3339(channel.created_at), "face_challenge": channel.face_challenge,
     }
     if created.client_secret:
         out["client_secret"] = created.client_secret

@@ -47,6 +47,8 @@ class NewChannelRequest(Wire):
     scopes: list[str]
     redirect_uris: list[str] = []
     name: str | None = None
+    # How face sessions prove liveness; "light" needs a client that can flash the screen.
+    face_challenge: Literal["actions", "light", "actions+light"] = "actions"
 
 
 class ChannelView(Wire):
@@ -56,4 +58,5 @@ class ChannelView(Wire):
     scopes: list[str]
     redirect_uris: list[str]
     created_at: str
+    face_challenge: Literal["actions", "light", "actions+light"]
     client_secret: str | None = None

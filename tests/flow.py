@@ -56,12 +56,13 @@ class AppChannel:
 
 async def add_channel(services: Services, client_id: str = "demo-app", *, kind: str = "app",
                       scopes: tuple[str, ...] = ("ecard:claim", "ecard:read", "ecard:qrcode"),
-                      redirect_uris: tuple[str, ...] = (REDIRECT,)) -> AppChannel:
+                      redirect_uris: tuple[str, ...] = (REDIRECT,), face_challenge: str = "actions") -> AppChannel:
     from app.domain.channels import NewChannel  # noqa: PLC0415
 
     created = await services.channels.create(NewChannel(
         client_id=client_id, kind=kind, scopes=scopes,  # type: ignore[arg-type]
         redirect_uris=redirect_uris if kind in {"app", "miniprogram"} else (),
+        face_challenge=face_challenge,  # type: ignore[arg-type]
     ))
     return AppChannel(client_id, created.client_secret)
 
@@ -150,13 +151,18 @@ FIXTURE_HOLDERS = {
 
 
 async def realname_for(client: AsyncTestClient[Any], services: Services, person: str = "astronaut",
-                       phone: str = "13912345678") -> tuple[str, str]:
+                       phone: str = "13912345678", face_challenge: str = "actions") -> tuple[str, str]:
     """A citizen through consent and a passed real-name check: (channel token, realname_id)."""
-    channel = await add_channel(services, f"app-{phone}")
+    channel = await add_channel(services, f"app-{phone}", face_challenge=face_challenge)
     user = await register_and_login(client, phone)
     token = (await channel_token(client, user, channel))["access_token"]
+    return token, await realname_check(client, token, person)
+
+
+async def realname_check(client: AsyncTestClient[Any], token: str, person: str = "astronaut") -> str:
+    """A passed real-name check of the channel token's user; its realname_id."""
     name, id_number = FIXTURE_HOLDERS[person]
     r = await client.post("/v1/realname", json={"name": name, "id_number": id_number}, headers=bearer(token))
     assert r.status_code == 201, r.text
     realname_id: str = r.json()["realname_id"]
-    return token, realname_id
+    return realname_id

@@ -21,6 +21,11 @@ ChannelKind = Literal["app", "miniprogram", "relying_party", "counter"]
 KINDS: tuple[ChannelKind, ...] = ("app", "miniprogram", "relying_party", "counter")
 # A mini-program cannot keep a secret: it is a public client and proves itself with PKCE alone.
 PUBLIC_KINDS = frozenset({"miniprogram"})
+# How a channel's face sessions prove liveness: the action challenge, a light challenge (the
+# client flashes server-chosen colours on the screen), or both. Clients opt in to light: they must
+# be able to show colours full-screen while capturing.
+FaceChallengeKind = Literal["actions", "light", "actions+light"]
+FACE_CHALLENGES: tuple[FaceChallengeKind, ...] = ("actions", "light", "actions+light")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$")
 
 
@@ -32,6 +37,7 @@ class Channel(msgspec.Struct, frozen=True, kw_only=True):
     redirect_uris: tuple[str, ...]
     scopes: tuple[str, ...]
     created_at: datetime
+    face_challenge: FaceChallengeKind = "actions"
 
     @property
     def is_public(self) -> bool:
@@ -55,6 +61,7 @@ class NewChannel(msgspec.Struct, frozen=True, kw_only=True):
     scopes: tuple[str, ...]
     redirect_uris: tuple[str, ...] = ()
     name: str | None = None
+    face_challenge: FaceChallengeKind = "actions"
 
 
 class CreatedChannel(msgspec.Struct, frozen=True, kw_only=True):
@@ -80,13 +87,15 @@ class ChannelService:
             redirect_uris=tuple(dict.fromkeys(spec.redirect_uris)),
             scopes=tuple(dict.fromkeys(spec.scopes)),
             created_at=self._clock.now(),
+            face_challenge=spec.face_challenge,
         )
         async with self._storage.unit_of_work() as uow:
             if not await uow.channels.add(channel):
                 raise Conflict(f"channel {spec.client_id!r} exists", code="channel_exists")
             await uow.audit.record(
                 self._clock.now(), "channel.created", actor="admin", subject=spec.client_id,
-                detail={"kind": spec.kind, "scopes": list(channel.scopes)},
+                detail={"kind": spec.kind, "scopes": list(channel.scopes),
+                        "face_challenge": channel.face_challenge},
             )
         return CreatedChannel(channel=channel, client_secret=secret)
 
@@ -123,6 +132,11 @@ def validate_channel(spec: NewChannel) -> None:
         )
     for uri in spec.redirect_uris:
         validate_redirect_uri(uri)
+    if spec.face_challenge not in FACE_CHALLENGES:
+        raise InvalidInput(
+            f"face_challenge must be one of {', '.join(FACE_CHALLENGES)}", code="invalid_request",
+            field="face_challenge",
+        )
 
 
 def validate_redirect_uri(uri: str) -> None:

@@ -1,10 +1,17 @@
-"""Face verification sessions (人脸核验): an ordered action challenge, frames, then the verdict.
+"""Face verification sessions (人脸核验): a challenge, frames with live guidance, then the verdict.
 
 A session is started by a channel acting for the citizen, on a real-name check of theirs, with the
 holder's separate consent to facial processing (PIPL art. 29). It is single use and bound to that
-account, channel and check. Frames are analysed as they arrive (in the face engine's worker
-processes); only their figures are kept, sealed, and deleted with the verdict. The verdict and its
-scores go to the audit log; the client learns `passed` or `failed` with a reason code.
+account, channel and check. The challenge is what the channel's policy asks for: ordered actions,
+a light sequence (colours the client flashes on the screen), or both. Frames are analysed as they
+arrive (in the face engine's worker processes); each upload answers with per-frame guidance; only
+the frames' figures are kept, sealed, and deleted with the verdict. The verdict and its scores go
+to the audit log; the client learns `passed` or `failed` with a reason code and a hint.
+
+A challenge cannot be re-rolled until it suits a prepared animation: a second start on a real-name
+check with an open session returns that session; a person gets at most `SESSION_STARTS_PER_DAY`
+starts a day; a session left to expire counts as a failed one, and open sessions count against the
+failure limit from the moment they start.
 """
 
 from __future__ import annotations
@@ -17,7 +24,9 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 import msgspec
 
+from app.domain.channels import FaceChallengeKind
 from app.domain.ecards import PassedFace
+from app.domain.face_hints import Hint, hint_for
 from app.domain.limits import day_window, seconds_to_next_day
 from app.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RateLimited
 from app.face.engine import (
@@ -28,18 +37,22 @@ from app.face.engine import (
     FaceUnusable,
     FaceVerdict,
     FrameAnalysis,
+    LightResponse,
 )
+from app.face.guidance import FrameFeedback, feedback
+from app.face.light import LightStep, draw_light_sequence
 
 if TYPE_CHECKING:
     from app.clock import Clock
     from app.domain.realname import RealnameService
-    from app.domain.uow import Storage
+    from app.domain.uow import Storage, UnitOfWork
     from app.face.engine import FaceEngine
     from app.security.vault import Vault
 
 SESSION_TTL = timedelta(seconds=180)
 MAX_FRAMES = 60
 FAILED_SESSIONS_PER_DAY = 5
+SESSION_STARTS_PER_DAY = 10
 
 SessionStatus = Literal["open", "deciding", "passed", "failed"]
 Outcome = Literal["passed", "failed"]
@@ -57,6 +70,7 @@ class FaceSession(msgspec.Struct, frozen=True, kw_only=True):
     biometric_consent_at: datetime
     created_at: datetime
     expires_at: datetime
+    light: tuple[LightStep, ...] = ()
     frame_count: int = 0
     status: SessionStatus = "open"
     reason: str | None = None
@@ -71,21 +85,45 @@ class StoredTemplate(msgspec.Struct, frozen=True, kw_only=True):
     sealed: bytes
 
 
+class StoredFrame(msgspec.Struct, frozen=True, kw_only=True):
+    sealed_analysis: bytes
+    captured_at_ms: int | None = None
+
+
 class FaceSessionRepository(Protocol):
-    async def add(self, session: FaceSession) -> None: ...
+    async def add(self, session: FaceSession) -> bool:
+        """Insert; False when the session's real-name check already has an open session."""
+        ...
 
     async def get(self, session_id: str) -> FaceSession | None: ...
+
+    async def open_for(self, realname_id: str) -> FaceSession | None:
+        """The open session of a real-name check, if any."""
+        ...
+
+    async def expire_stale(self, person: str, now: datetime) -> list[FaceSession]:
+        """Close the person's open sessions that expired by `now` as failed (`expired`)."""
+        ...
+
+    async def open_count(self, person: str) -> int:
+        """How many sessions of the person are open (started, no verdict yet)."""
+        ...
 
     async def reserve_frames(self, session_id: str, count: int, limit: int) -> int | None:
         """Claim `count` sequence numbers on an open session; the first, or None past `limit`."""
         ...
 
-    async def add_frame(self, session_id: str, seq: int, sealed_analysis: bytes) -> None: ...
+    async def add_frame(self, session_id: str, seq: int, sealed_analysis: bytes, sealed_figures: bytes,
+                        captured_at_ms: int | None) -> None: ...
+
+    async def figures(self, session_id: str, before: int) -> list[bytes]:
+        """Sealed figures (analyses without face crops) of the frames before `before`, in order."""
+        ...
 
     async def keep_audit_frame(self, session_id: str, seq: int, sealed_image: bytes) -> None: ...
 
-    async def frames(self, session_id: str) -> list[bytes]:
-        """Sealed analyses in capture order."""
+    async def frames(self, session_id: str) -> list[StoredFrame]:
+        """Sealed analyses with their capture times, in capture order."""
         ...
 
     async def set_status(self, session_id: str, status: SessionStatus, *, expected: SessionStatus,
@@ -105,23 +143,47 @@ class FaceSessionRepository(Protocol):
 class StartedSession(msgspec.Struct, frozen=True, kw_only=True):
     session: FaceSession
     expires_in: int
+    resumed: bool = False  # the real-name check's open session, returned again
 
 
 class Upload(msgspec.Struct, frozen=True, kw_only=True):
     received: int
     total: int
+    feedback: list[FrameFeedback]
 
 
 class Verdict(msgspec.Struct, frozen=True, kw_only=True):
     session_id: str
     status: Outcome
     reason: str | None = None
+    hint: Hint | None = None
 
 
 def draw_challenge(rng: secrets.SystemRandom | None = None) -> tuple[Action, ...]:
     """2 or 3 distinct actions in random order, from an unpredictable source."""
     rng = rng or secrets.SystemRandom()
     return tuple(rng.sample(ACTIONS, rng.choice((2, 3))))
+
+
+def new_session(account_id: int, client_id: str, realname_id: str, card_no: str, person: str,
+                now: datetime, policy: FaceChallengeKind) -> FaceSession:
+    """A fresh session with the challenge the channel's policy asks for."""
+    return FaceSession(
+        id=secrets.token_urlsafe(16), account_id=account_id, client_id=client_id,
+        realname_id=realname_id, card_no=card_no, person=person,
+        actions=draw_challenge() if "actions" in policy else (),
+        light=tuple(draw_light_sequence()) if "light" in policy else (),
+        nonce=secrets.token_urlsafe(12), biometric_consent_at=now, created_at=now,
+        expires_at=now + SESSION_TTL,
+    )
+
+
+def _failures(person: str) -> str:
+    return f"face:person:{person}"
+
+
+def _starts(person: str) -> str:
+    return f"face:starts:{person}"
 
 
 class FaceSessionService:
@@ -137,6 +199,7 @@ class FaceSessionService:
 
     async def start(self, account_id: int, client_id: str, realname_id: str,
                     biometric_consent: bool) -> StartedSession:
+        """A new session on the caller's real-name check, or the check's session still open."""
         if biometric_consent is not True:
             raise InvalidInput(
                 "the holder's explicit consent to processing facial data is required",
@@ -147,21 +210,53 @@ class FaceSessionService:
             raise NotFound("no such real-name check for this channel", code="unknown_realname")
         now = self._clock.now()
         person = checked.card.id_digest
-        session = FaceSession(
-            id=secrets.token_urlsafe(16), account_id=account_id, client_id=client_id,
-            realname_id=realname_id, card_no=checked.card.card_no, person=person,
-            actions=draw_challenge(), nonce=secrets.token_urlsafe(12), biometric_consent_at=now,
-            created_at=now, expires_at=now + SESSION_TTL,
-        )
         async with self._storage.unit_of_work() as uow:
-            if await uow.limits.count(f"face:person:{person}", day_window(now)) >= FAILED_SESSIONS_PER_DAY:
-                raise RateLimited("too many failed face verifications today",
-                                  retry_after=seconds_to_next_day(now))
-            await uow.face_sessions.add(session)
-            await uow.audit.record(now, "face.session_started", actor=client_id, subject=session.id,
-                                   detail={"account_id": account_id, "card_no": session.card_no,
-                                           "actions": list(session.actions), "biometric_consent": True})
-        return StartedSession(session=session, expires_in=int(SESSION_TTL.total_seconds()))
+            await self._expire_stale(uow, person, now)
+            current = await uow.face_sessions.open_for(realname_id)
+            if current is not None:
+                return self._started(current, now, resumed=True)
+            self._check_limits(
+                failures=await uow.limits.count(_failures(person), day_window(now))
+                + await uow.face_sessions.open_count(person),
+                starts=await uow.limits.count(_starts(person), day_window(now)),
+                now=now,
+            )
+            channel = await uow.channels.get(client_id)
+            session = new_session(account_id, client_id, realname_id, checked.card.card_no, person, now,
+                                  channel.face_challenge if channel else "actions")
+            if await uow.face_sessions.add(session):
+                await uow.limits.increment(_starts(person), day_window(now))
+                await uow.audit.record(now, "face.session_started", actor=client_id, subject=session.id,
+                                       detail={"account_id": account_id, "card_no": session.card_no,
+                                               "actions": list(session.actions), "light": len(session.light),
+                                               "biometric_consent": True})
+                return self._started(session, now, resumed=False)
+        # Another request started a session on this check between our read and our insert.
+        async with self._storage.unit_of_work() as uow:
+            current = await uow.face_sessions.open_for(realname_id)
+        if current is None:
+            raise Conflict("the face session could not be started; try again", code="session_conflict")
+        return self._started(current, now, resumed=True)
+
+    @staticmethod
+    def _check_limits(*, failures: int, starts: int, now: datetime) -> None:
+        if failures >= FAILED_SESSIONS_PER_DAY:
+            raise RateLimited("too many failed face verifications today", retry_after=seconds_to_next_day(now))
+        if starts >= SESSION_STARTS_PER_DAY:
+            raise RateLimited("too many face verifications started today", retry_after=seconds_to_next_day(now))
+
+    async def _expire_stale(self, uow: UnitOfWork, person: str, now: datetime) -> None:
+        """Sessions left to expire are failures, counted on the day they expired."""
+        for stale in await uow.face_sessions.expire_stale(person, now):
+            await uow.limits.increment(_failures(person), day_window(stale.expires_at))
+            await uow.audit.record(now, "face.failed", actor=stale.client_id, subject=stale.id, detail={
+                "account_id": stale.account_id, "card_no": stale.card_no, "reason": "expired",
+                "detail": "the session expired without a verdict", "frames": stale.frame_count,
+            })
+
+    def _started(self, session: FaceSession, now: datetime, *, resumed: bool) -> StartedSession:
+        remaining = max(0, int((session.expires_at - now).total_seconds()))
+        return StartedSession(session=session, expires_in=remaining, resumed=resumed)
 
     async def _own(self, session_id: str, account_id: int, client_id: str) -> FaceSession:
         async with self._storage.unit_of_work() as uow:
@@ -173,11 +268,21 @@ class FaceSessionService:
         return session
 
     async def add_frames(self, session_id: str, account_id: int, client_id: str,
-                         frames: Sequence[bytes]) -> Upload:
-        """Analyse and keep the figures of frames, in the order given, after those already sent."""
+                         frames: Sequence[bytes], captured_at_ms: Sequence[int] = ()) -> Upload:
+        """Analyse and keep the figures of frames, in the order given, after those already sent.
+
+        `captured_at_ms` (light sessions): when each frame was captured, in ms since the client
+        began showing the first colour; one per frame when given.
+        """
         if not frames:
             raise InvalidInput("send at least one multipart part named 'frame'", code="no_frames",
                                field="frame")
+        if captured_at_ms and len(captured_at_ms) != len(frames):
+            raise InvalidInput("send one captured_at_ms part per frame part, in the same order",
+                               code="invalid_request", field="captured_at_ms")
+        if any(not 0 <= t <= SESSION_TTL.total_seconds() * 1000 for t in captured_at_ms):
+            raise InvalidInput("captured_at_ms must be milliseconds since the first colour was shown",
+                               code="invalid_request", field="captured_at_ms")
         session = await self._own(session_id, account_id, client_id)
         self._require_open(session)
         async with self._storage.unit_of_work() as uow:
@@ -186,16 +291,25 @@ class FaceSessionService:
             raise Conflict(f"at most {MAX_FRAMES} frames per session", code="too_many_frames",
                            limit=MAX_FRAMES)
         # All frames of one upload at once, so that every face worker takes a share.
-        analyses = await asyncio.gather(*(self._engine.analyse_frame(frame) for frame in frames))
+        light = bool(session.light)
+        analyses = await asyncio.gather(*(self._engine.analyse_frame(frame, light=light) for frame in frames))
         context = session_id.encode()
+        times: Sequence[int | None] = captured_at_ms or [None] * len(frames)
         async with self._storage.unit_of_work() as uow:
-            for offset, (frame, analysis) in enumerate(zip(frames, analyses, strict=True)):
+            earlier = [self._figures(sealed, context)
+                       for sealed in await uow.face_sessions.figures(session_id, before=first)]
+            for offset, (frame, analysis, at) in enumerate(zip(frames, analyses, times, strict=True)):
                 sealed = self._vault.seal(msgspec.msgpack.encode(analysis), context=context)
-                await uow.face_sessions.add_frame(session_id, first + offset, sealed)
+                figures = self._vault.seal(msgspec.msgpack.encode(analysis.without_images()), context=context)
+                await uow.face_sessions.add_frame(session_id, first + offset, sealed, figures, at)
                 if self._keep_frames:
                     await uow.face_sessions.keep_audit_frame(
                         session_id, first + offset, self._vault.seal(frame, context=context))
-        return Upload(received=len(frames), total=first + len(frames))
+        return Upload(received=len(frames), total=first + len(frames),
+                      feedback=feedback([*earlier, *analyses], first=len(earlier)))
+
+    def _figures(self, sealed: bytes, context: bytes) -> FrameAnalysis:
+        return msgspec.msgpack.decode(self._vault.unseal(sealed, context=context), type=FrameAnalysis)
 
     def _require_open(self, session: FaceSession) -> None:
         if session.status != "open":
@@ -211,18 +325,19 @@ class FaceSessionService:
             # Only one completion wins the session, however many race for it.
             if not await uow.face_sessions.set_status(session_id, "deciding", expected="open"):
                 raise Conflict("the face session is finished; start a new one", code="session_used")
-            sealed = await uow.face_sessions.frames(session_id)
+            stored = await uow.face_sessions.frames(session_id)
         if session.expires_at <= self._clock.now():
             verdict = FaceVerdict(passed=False, reason=None, detail="the session expired")
             return await self._record(session, verdict, reason="expired")
         try:
-            analyses = [msgspec.msgpack.decode(self._vault.unseal(s, context=session_id.encode()),
-                                               type=FrameAnalysis) for s in sealed]
+            analyses = [self._figures(frame.sealed_analysis, session_id.encode()) for frame in stored]
+            light = (LightResponse(steps=list(session.light), captured_at_ms=[f.captured_at_ms for f in stored])
+                     if session.light else None)
             template = await self._card_template(session.card_no)
             verdict = (
                 FaceVerdict(passed=False, reason="no_card_photo", detail="the card has no usable photo")
                 if template is None
-                else await self._engine.decide(session.actions, analyses, template, self._threshold)
+                else await self._engine.decide(session.actions, analyses, template, self._threshold, light)
             )
         except DomainError:
             # No verdict was reached (the engine is down, say): the session stays open for a retry.
@@ -238,13 +353,14 @@ class FaceSessionService:
             await uow.face_sessions.set_status(session.id, status, expected="deciding", reason=reason, at=now)
             await uow.face_sessions.drop_frames(session.id)
             if not verdict.passed:
-                await uow.limits.increment(f"face:person:{session.person}", day_window(now))
+                await uow.limits.increment(_failures(session.person), day_window(now))
             await uow.audit.record(now, f"face.{status}", actor=session.client_id, subject=session.id, detail={
                 "account_id": session.account_id, "card_no": session.card_no, "reason": reason,
                 "detail": verdict.detail, "actions": list(session.actions), "scores": verdict.scores,
-                "frames": session.frame_count, "threshold": self._threshold,
+                "frames": session.frame_count, "threshold": self._threshold, "light": len(session.light),
             })
-        return Verdict(session_id=session.id, status=status, reason=reason)
+        return Verdict(session_id=session.id, status=status, reason=reason,
+                       hint=None if verdict.passed else hint_for(reason))
 
     async def _card_template(self, card_no: str) -> CardTemplate | None:
         """The card photo's template: computed on first use, then read from storage."""

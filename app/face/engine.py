@@ -16,6 +16,7 @@ from typing import Literal, Protocol
 import msgspec
 
 from app.errors import InvalidInput
+from app.face.light import LightSample, LightStep
 
 Action = Literal["blink", "open_mouth", "turn_left", "turn_right"]
 ACTIONS: tuple[Action, ...] = ("blink", "open_mouth", "turn_left", "turn_right")
@@ -72,7 +73,7 @@ class FrameAnalysis(msgspec.Struct, frozen=True, kw_only=True):
     `yaw` is in degrees in the frame as captured (not mirrored): positive when the person turns
     towards their own left (the nose moves to the right of the image). `ear` is the mean eye
     aspect ratio of both eyes, `mar` the inner-mouth opening over its width, `interocular` the
-distance between the eye centres in pixels (the face's size). Quality figures are
+    distance between the eye centres in pixels (the face's size). Quality figures are
     measured on the face region. `chip` is the 150x150 RGB aligned face crop that the encoder
     needs; `thumb` a 32x32 grey face thumbnail for the replay cue. Both are sensitive data: keep
     them only until the verdict.
@@ -95,6 +96,7 @@ distance between the eye centres in pixels (the face's size). Quality figures ar
     moire: float = 0.0
     thumb: bytes = b""
     chip: bytes = b""
+    light: LightSample | None = None  # the face's and the background's colour (light sessions)
 
     @property
     def has_single_face(self) -> bool:
@@ -103,6 +105,13 @@ distance between the eye centres in pixels (the face's size). Quality figures ar
     def without_images(self) -> FrameAnalysis:
         """The same figures without the face crops (what may go to an audit record)."""
         return msgspec.structs.replace(self, thumb=b"", chip=b"")
+
+
+class LightResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """A light session's challenge and what the client reported: one capture time per frame."""
+
+    steps: list[LightStep]
+    captured_at_ms: list[int | None]
 
 
 class FaceVerdict(msgspec.Struct, frozen=True, kw_only=True):
@@ -140,8 +149,11 @@ class FaceEngine(Protocol):
         """
         ...
 
-    async def analyse_frame(self, frame: bytes) -> FrameAnalysis:
-        """Figures of one uploaded frame; raises the image errors of `app.face.images`."""
+    async def analyse_frame(self, frame: bytes, *, light: bool = False) -> FrameAnalysis:
+        """Figures of one uploaded frame; raises the image errors of `app.face.images`.
+
+        With `light`, also the colours the light challenge needs (`FrameAnalysis.light`).
+        """
         ...
 
     async def decide(
@@ -150,11 +162,13 @@ class FaceEngine(Protocol):
         frames: Sequence[FrameAnalysis],
         card: CardTemplate | None,
         threshold: float,
+        light: LightResponse | None = None,
     ) -> FaceVerdict:
         """Liveness against the ordered challenge, then the 1:1 match with the card template.
 
         `frames` in capture order; `card` None gives `no_card_photo`; `threshold` is the largest
-        encoding distance accepted as the same person (settings `face_match_threshold`).
+        encoding distance accepted as the same person (settings `face_match_threshold`); `light`
+        the light challenge and its capture times, when the session has one.
         """
         ...
 

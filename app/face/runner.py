@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from app.face import worker
-from app.face.engine import Action, CardTemplate, FaceVerdict, FrameAnalysis
+from app.face.engine import Action, CardTemplate, FaceVerdict, FrameAnalysis, LightResponse
 from app.face.images import ImageLimits, inspect_image
 
 T = TypeVar("T")
@@ -25,9 +25,9 @@ class WorkerFunctionsEngine:
         inspect_image(photo, self.limits)  # microseconds, and refuses bombs before any decoding
         return await self.run(worker.enroll, photo, self.limits)
 
-    async def analyse_frame(self, frame: bytes) -> FrameAnalysis:
+    async def analyse_frame(self, frame: bytes, *, light: bool = False) -> FrameAnalysis:
         inspect_image(frame, self.limits)
-        return await self.run(worker.analyse_frame, frame, self.limits)
+        return await self.run(worker.analyse_frame, frame, self.limits, light)
 
     async def decide(
         self,
@@ -35,5 +35,6 @@ class WorkerFunctionsEngine:
         frames: Sequence[FrameAnalysis],
         card: CardTemplate | None,
         threshold: float,
+        light: LightResponse | None = None,
     ) -> FaceVerdict:
-        return await self.run(worker.decide, list(challenge), list(frames), card, threshold)
+        return await self.run(worker.decide, list(challenge), list(frames), card, threshold, light)

@@ -34,8 +34,10 @@ from app.face.engine import (
     FaceUnusable,
     FaceVerdict,
     FrameAnalysis,
+    LightResponse,
 )
 from app.face.images import DEFAULT_LIMITS, ImageLimits, RGBImage, decode_image
+from app.face.light import check_light, measure_light
 
 DETECT_SIDE = 320  # longest side of the copy the detector runs on first
 CHIP_SIZE = 150  # what the dlib encoder expects
@@ -159,8 +161,8 @@ def face_landmarks(image: RGBImage, box: FaceBox) -> tuple[geometry.Points, Any]
     return points, five
 
 
-def analyse_image(image: RGBImage) -> FrameAnalysis:
-    """Figures of one decoded frame (see `FrameAnalysis`)."""
+def analyse_image(image: RGBImage, light: bool = False) -> FrameAnalysis:
+    """Figures of one decoded frame (see `FrameAnalysis`); with `light`, its colours too."""
     models = load_models()
     height, width = image.shape[:2]
     found = _detect(models, image)
@@ -192,12 +194,13 @@ def analyse_image(image: RGBImage) -> FrameAnalysis:
         moire=quality.moire(face),
         thumb=quality.thumbnail(face),
         chip=bytes(chip.tobytes()),
+        light=measure_light(image, points) if light else None,
     )
 
 
-def analyse_frame(frame: bytes, limits: ImageLimits = DEFAULT_LIMITS) -> FrameAnalysis:
+def analyse_frame(frame: bytes, limits: ImageLimits = DEFAULT_LIMITS, light: bool = False) -> FrameAnalysis:
     """Decode one uploaded frame and analyse it."""
-    return analyse_image(decode_image(frame, limits))
+    return analyse_image(decode_image(frame, limits), light)
 
 
 def encode_chip(chip: bytes) -> match.Encoding:
@@ -229,8 +232,9 @@ def decide(
     frames: Sequence[FrameAnalysis],
     card: CardTemplate | None,
     threshold: float,
+    light: LightResponse | None = None,
 ) -> FaceVerdict:
-    """Liveness checks, identity across the sequence, then the match with the card template."""
+    """Liveness checks, the light response, identity across the sequence, then the match."""
     if card is None:
         return FaceVerdict(passed=False, reason="no_card_photo", detail="the card has no photo")
     report = liveness.assess(challenge, frames)
@@ -239,6 +243,11 @@ def decide(
         return FaceVerdict(
             passed=False, reason=report.failure.reason, detail=report.failure.detail, scores=scores
         )
+    if light is not None:
+        response = check_light(light.steps, [f.light for f in frames], light.captured_at_ms)
+        scores.update({f"light_{k}": v for k, v in response.scores.items()})
+        if not response.passed:
+            return FaceVerdict(passed=False, reason="liveness_failed", detail=response.detail, scores=scores)
     selection = liveness.select_frames(frames, report.matched, report.neutral_yaw)
     encodings = {index: encode_chip(frames[index].chip) for index in selection.all_indices()}
     identity = liveness.check_identity(selection, encodings)

@@ -21,7 +21,7 @@ def channel_view(created: CreatedChannel) -> ChannelView:
     return ChannelView(
         client_id=channel.client_id, name=channel.name, kind=channel.kind, scopes=list(channel.scopes),
         redirect_uris=list(channel.redirect_uris), created_at=rfc3339(channel.created_at),
-        client_secret=created.client_secret,
+        face_challenge=channel.face_challenge, client_secret=created.client_secret,
     )
 
 
@@ -40,6 +40,6 @@ class AdminController(Controller):
             raise Unauthenticated("the admin token is required", code="invalid_admin_token")
         created = await services.channels.create(NewChannel(
             client_id=data.client_id, kind=data.kind, scopes=tuple(data.scopes),
-            redirect_uris=tuple(data.redirect_uris), name=data.name,
+            redirect_uris=tuple(data.redirect_uris), name=data.name, face_challenge=data.face_challenge,
         ))
         return channel_view(created)

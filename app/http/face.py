@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, post
+from litestar import Controller, Request, Response, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import ClientException
 from litestar.params import FromPath, JSONBody
@@ -14,12 +14,22 @@ from app.errors import InvalidInput, UnsupportedMedia
 from app.face.images import DEFAULT_LIMITS
 from app.http.deps import PrincipalDep, ServicesDep
 from app.http.openapi import UPLOAD_PROBLEMS
-from models.face import FaceChallenge, FaceResult, FaceSessionRequest, FramesReceived
+from models.face import (
+    FaceChallenge,
+    FaceResult,
+    FaceSessionRequest,
+    FrameFeedback,
+    FramesReceived,
+    Hint,
+    LightColor,
+)
 
 SCOPE = "ecard:claim"
 # One request may carry several frames (an app) or one (a mini-program); a bound on the body keeps
 # a single upload from holding the server's memory.
 MAX_UPLOAD_BYTES = 12 * DEFAULT_LIMITS.max_bytes
+# Light sessions: with each frame part, a text part of this name (ms since the first colour).
+TIME_PART = "captured_at_ms"
 
 
 class FaceController(Controller):
@@ -28,14 +38,20 @@ class FaceController(Controller):
 
     @post("/", status_code=201, responses=UPLOAD_PROBLEMS)
     async def start(self, data: JSONBody[FaceSessionRequest], services: ServicesDep,
-                    principal: PrincipalDep) -> FaceChallenge:
-        """Start a liveness session on a real-name check; needs `biometric_consent: true`."""
+                    principal: PrincipalDep) -> Response[FaceChallenge]:
+        """Start a liveness session on a real-name check; needs `biometric_consent: true`.
+
+        201 with a new challenge; 200 with the same session while the check's session is open.
+        """
         account_id, client_id = principal.acting_for_user(SCOPE)
         started = await services.face.start(account_id, client_id, data.realname_id, data.biometric_consent)
         session = started.session
-        return FaceChallenge(session_id=session.id, actions=list(session.actions), nonce=session.nonce,
-                             expires_in=started.expires_in, max_frames=MAX_FRAMES,
-                             max_frame_bytes=DEFAULT_LIMITS.max_bytes)
+        challenge = FaceChallenge(
+            session_id=session.id, actions=list(session.actions),
+            light=[LightColor(color=step.color, ms=step.ms) for step in session.light], nonce=session.nonce,
+            expires_in=started.expires_in, max_frames=MAX_FRAMES, max_frame_bytes=DEFAULT_LIMITS.max_bytes,
+        )
+        return Response(challenge, status_code=200 if started.resumed else 201)
 
     @post("/{session_id:str}/frames", status_code=202, request_max_body_size=MAX_UPLOAD_BYTES,
           responses=UPLOAD_PROBLEMS)
@@ -56,8 +72,12 @@ class FaceController(Controller):
             if not isinstance(part, UploadFile):
                 raise InvalidInput("each 'frame' part must be a file", code="invalid_frame", field="frame")
             images.append(await part.read())
-        upload = await services.face.add_frames(session_id, account_id, client_id, images)
-        return FramesReceived(session_id=session_id, received=upload.received, total=upload.total)
+        times = [_milliseconds(part) for part in (form.getall(TIME_PART) if TIME_PART in form else [])]
+        upload = await services.face.add_frames(session_id, account_id, client_id, images, times)
+        return FramesReceived(
+            session_id=session_id, received=upload.received, total=upload.total,
+            feedback=[FrameFeedback(index=f.index, face=f.face, guidance=f.guidance) for f in upload.feedback],
+        )
 
     @post("/{session_id:str}/complete", status_code=200, responses=UPLOAD_PROBLEMS)
     async def complete(self, session_id: FromPath[str], services: ServicesDep,
@@ -65,4 +85,14 @@ class FaceController(Controller):
         """The verdict: `passed`, or `failed` with a reason code; the session cannot be reused."""
         account_id, client_id = principal.acting_for_user(SCOPE)
         verdict = await services.face.complete(session_id, account_id, client_id)
-        return FaceResult(session_id=verdict.session_id, status=verdict.status, reason=verdict.reason)
+        hint = None if verdict.hint is None else Hint(zh=verdict.hint.zh, en=verdict.hint.en)
+        return FaceResult(session_id=verdict.session_id, status=verdict.status, reason=verdict.reason, hint=hint)
+
+
+def _milliseconds(part: object) -> int:
+    """A `captured_at_ms` text part as an integer."""
+    text = part if isinstance(part, str) else ""
+    if not text.strip().isascii() or not text.strip().isdigit() or len(text.strip()) > 9:
+        raise InvalidInput("each captured_at_ms part must be whole milliseconds", code="invalid_request",
+                           field=TIME_PART)
+    return int(text.strip())

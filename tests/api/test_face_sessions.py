@@ -101,7 +101,7 @@ async def test_verdict_shows_no_scores(client: AsyncTestClient[Any], holder: tup
     token, realname_id = holder
     challenge = (await start(client, token, realname_id)).json()
     r = await perform(client, token, challenge, "astronaut")
-    assert set(r.json()) <= {"session_id", "status", "reason"}
+    assert set(r.json()) <= {"session_id", "status", "reason", "hint"}
 
 
 async def test_another_person_doing_the_actions_is_face_mismatch(
@@ -119,7 +119,7 @@ async def test_repeated_still_photo_fails_liveness(client: AsyncTestClient[Any],
     challenge = (await start(client, token, realname_id)).json()
     await upload(client, token, challenge["session_id"], frame_bytes("attacks/still_selfie"))
     r = await complete(client, token, challenge["session_id"])
-    assert r.json() == {"session_id": challenge["session_id"], "status": "failed", "reason": "liveness_failed"}
+    assert (r.json()["status"], r.json()["reason"]) == ("failed", "liveness_failed")
 
 
 async def test_card_photo_repeated_fails_liveness(client: AsyncTestClient[Any], holder: tuple[str, str]) -> None:
@@ -230,7 +230,8 @@ async def test_expired_session_fails_with_expired(
     assert late.status_code == 409
     assert late.json()["code"] == "challenge_expired"
     r = await complete(client, token, challenge["session_id"])
-    assert r.json() == {"session_id": challenge["session_id"], "status": "failed", "reason": "expired"}
+    assert r.json()["status"] == "failed"
+    assert r.json()["reason"] == "expired"
 
 
 async def test_session_is_bound_to_its_account(client: AsyncTestClient[Any], services: Services,
@@ -295,4 +296,4 @@ async def test_out_of_focus_capture_gives_poor_quality(client: AsyncTestClient[A
                for action in challenge["actions"] for image in frames(f"genuine/astronaut/{action}")]
     await upload(client, token, challenge["session_id"], blurred)
     r = await complete(client, token, challenge["session_id"])
-    assert r.json() == {"session_id": challenge["session_id"], "status": "failed", "reason": "poor_quality"}
+    assert (r.json()["status"], r.json()["reason"]) == ("failed", "poor_quality")

@@ -16,9 +16,10 @@ class SqliteChannels:
         try:
             await self._conn.execute(
                 "INSERT INTO channels (client_id, name, kind, secret_hash, redirect_uris, scopes,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " created_at, face_challenge) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (channel.client_id, channel.name, channel.kind, channel.secret_hash,
-                 dumps(list(channel.redirect_uris)), dumps(list(channel.scopes)), ts(channel.created_at)),
+                 dumps(list(channel.redirect_uris)), dumps(list(channel.scopes)), ts(channel.created_at),
+                 channel.face_challenge),
             )
         except sqlite3.IntegrityError:
             return False
@@ -33,4 +34,5 @@ class SqliteChannels:
             client_id=row["client_id"], name=row["name"], kind=row["kind"],
             secret_hash=row["secret_hash"], redirect_uris=loads_tuple(row["redirect_uris"]),
             scopes=loads_tuple(row["scopes"]), created_at=from_ts(row["created_at"]),
+            face_challenge=row["face_challenge"],
         )

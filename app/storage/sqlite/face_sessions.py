@@ -5,9 +5,11 @@ import sqlite3
 from datetime import datetime
 
 import aiosqlite
+import msgspec
 
 from app.domain.ecards import PassedFace
-from app.domain.face_sessions import FaceSession, SessionStatus, StoredTemplate
+from app.domain.face_sessions import FaceSession, SessionStatus, StoredFrame, StoredTemplate
+from app.face.light import LightStep
 from app.storage.sqlite.codec import from_ts, opt_ts, ts
 
 
@@ -19,6 +21,7 @@ def _session(row: sqlite3.Row) -> FaceSession:
         biometric_consent_at=from_ts(row["biometric_consent_at"]), created_at=from_ts(row["created_at"]),
         expires_at=from_ts(row["expires_at"]), frame_count=row["frame_count"], status=row["status"],
         reason=row["reason"], completed_at=opt_ts(row["completed_at"]),
+        light=tuple(msgspec.json.decode(row["light"], type=list[LightStep])) if row["light"] else (),
     )
 
 
@@ -26,14 +29,38 @@ class SqliteFaceSessions:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
 
-    async def add(self, session: FaceSession) -> None:
-        await self._conn.execute(
-            "INSERT INTO face_sessions (id, account_id, client_id, realname_id, card_no, person, actions,"
-            " nonce, biometric_consent_at, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (session.id, session.account_id, session.client_id, session.realname_id, session.card_no,
-             session.person, json.dumps(list(session.actions)), session.nonce,
-             ts(session.biometric_consent_at), ts(session.created_at), ts(session.expires_at)),
-        )
+    async def add(self, session: FaceSession) -> bool:
+        try:
+            await self._conn.execute(
+                "INSERT INTO face_sessions (id, account_id, client_id, realname_id, card_no, person, actions,"
+                " nonce, biometric_consent_at, created_at, expires_at, light)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (session.id, session.account_id, session.client_id, session.realname_id, session.card_no,
+                 session.person, json.dumps(list(session.actions)), session.nonce,
+                 ts(session.biometric_consent_at), ts(session.created_at), ts(session.expires_at),
+                 msgspec.json.encode(list(session.light)).decode() if session.light else None),
+            )
+        except sqlite3.IntegrityError:
+            return False  # the check already has an open session (face_sessions_one_open)
+        return True
+
+    async def open_for(self, realname_id: str) -> FaceSession | None:
+        cursor = await self._conn.execute(
+            "SELECT * FROM face_sessions WHERE realname_id = ? AND status = 'open'", (realname_id,))
+        row = await cursor.fetchone()
+        return None if row is None else _session(row)
+
+    async def expire_stale(self, person: str, now: datetime) -> list[FaceSession]:
+        cursor = await self._conn.execute(
+            "UPDATE face_sessions SET status = 'failed', reason = 'expired', completed_at = expires_at"
+            " WHERE person = ? AND status = 'open' AND expires_at <= ? RETURNING *", (person, ts(now)))
+        return [_session(row) for row in await cursor.fetchall()]
+
+    async def open_count(self, person: str) -> int:
+        cursor = await self._conn.execute(
+            "SELECT count(*) FROM face_sessions WHERE person = ? AND status IN ('open', 'deciding')", (person,))
+        row = await cursor.fetchone()
+        return 0 if row is None else int(row[0])
 
     async def get(self, session_id: str) -> FaceSession | None:
         cursor = await self._conn.execute("SELECT * FROM face_sessions WHERE id = ?", (session_id,))
@@ -48,19 +75,27 @@ class SqliteFaceSessions:
         row = await cursor.fetchone()
         return None if row is None else int(row[0]) - count
 
-    async def add_frame(self, session_id: str, seq: int, sealed_analysis: bytes) -> None:
-        await self._conn.execute("INSERT INTO face_frames (session_id, seq, analysis) VALUES (?, ?, ?)",
-                                 (session_id, seq, sealed_analysis))
+    async def add_frame(self, session_id: str, seq: int, sealed_analysis: bytes, sealed_figures: bytes,
+                        captured_at_ms: int | None) -> None:
+        await self._conn.execute(
+            "INSERT INTO face_frames (session_id, seq, analysis, figures, captured_at_ms) VALUES (?, ?, ?, ?, ?)",
+            (session_id, seq, sealed_analysis, sealed_figures, captured_at_ms))
+
+    async def figures(self, session_id: str, before: int) -> list[bytes]:
+        cursor = await self._conn.execute(
+            "SELECT figures FROM face_frames WHERE session_id = ? AND seq < ? AND figures IS NOT NULL"
+            " ORDER BY seq", (session_id, before))
+        return [row[0] for row in await cursor.fetchall()]
 
     async def keep_audit_frame(self, session_id: str, seq: int, sealed_image: bytes) -> None:
         await self._conn.execute(
             "INSERT INTO face_audit_frames (session_id, seq, image_sealed) VALUES (?, ?, ?)",
             (session_id, seq, sealed_image))
 
-    async def frames(self, session_id: str) -> list[bytes]:
+    async def frames(self, session_id: str) -> list[StoredFrame]:
         cursor = await self._conn.execute(
-            "SELECT analysis FROM face_frames WHERE session_id = ? ORDER BY seq", (session_id,))
-        return [row[0] for row in await cursor.fetchall()]
+            "SELECT analysis, captured_at_ms FROM face_frames WHERE session_id = ? ORDER BY seq", (session_id,))
+        return [StoredFrame(sealed_analysis=row[0], captured_at_ms=row[1]) for row in await cursor.fetchall()]
 
     async def set_status(self, session_id: str, status: SessionStatus, *, expected: SessionStatus,
                          reason: str | None = None, at: datetime | None = None) -> bool:
