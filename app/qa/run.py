@@ -31,6 +31,8 @@ PASSWORD = "Qa-run-pass-1"  # noqa: S105 - a throwaway account per scenario
 HOLDERS = {"astronaut": ("柯林斯", "440305197611190248"), "hopper": ("霍珀", "370202196612090428")}
 
 Frames = Callable[[list[str]], list[bytes]]
+# Frames and the session's light list → the frames as captured under the colours, capture times.
+LightFrames = Callable[[list[bytes], list[dict[str, Any]]], tuple[list[bytes], list[int]]]
 
 
 @dataclass
@@ -50,11 +52,16 @@ class Flow:
     def __init__(self, http: httpx.Client, admin_token: str) -> None:
         self.http = http
         tag = secrets.token_hex(3)
-        self.app = self._channel(admin_token, f"qa-app-{tag}", "app", ["ecard:claim", "ecard:read", "ecard:qrcode"])
+        user_scopes = ["ecard:claim", "ecard:read", "ecard:qrcode"]
+        self.app = self._channel(admin_token, f"qa-app-{tag}", "app", user_scopes)
+        self.light_app = self._channel(admin_token, f"qa-light-{tag}", "app", user_scopes,
+                                       face_challenge="actions+light")
         self.relying_party = self._channel(admin_token, f"qa-rp-{tag}", "relying_party", ["ecard:verify"])
 
-    def _channel(self, admin_token: str, client_id: str, kind: str, scopes: list[str]) -> dict[str, Any]:
-        body: dict[str, Any] = {"client_id": client_id, "kind": kind, "scopes": scopes, "name": f"QA {kind}"}
+    def _channel(self, admin_token: str, client_id: str, kind: str, scopes: list[str],
+                 face_challenge: str = "actions") -> dict[str, Any]:
+        body: dict[str, Any] = {"client_id": client_id, "kind": kind, "scopes": scopes, "name": f"QA {kind}",
+                                "face_challenge": face_challenge}
         if kind == "app":
             body["redirect_uris"] = [REDIRECT]
         r = self.http.post("/v1/admin/channels", json=body, headers={"Authorization": f"Bearer {admin_token}"})
@@ -75,12 +82,14 @@ class Flow:
         token: str = login.json()["access_token"]
         return token
 
-    def consent(self, user_token: str, *, verifier_override: str | None = None) -> httpx.Response:
+    def consent(self, user_token: str, *, verifier_override: str | None = None,
+                channel: dict[str, Any] | None = None) -> httpx.Response:
         """Prompt → Allow → code exchange with PKCE; returns the token endpoint's response."""
+        app = channel or self.app
         verifier = secrets.token_urlsafe(48)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
         prompt = self.http.get("/v1/oauth/authorize", params={
-            "response_type": "code", "client_id": self.app["client_id"], "redirect_uri": REDIRECT,
+            "response_type": "code", "client_id": app["client_id"], "redirect_uri": REDIRECT,
             "scope": "ecard:claim ecard:read ecard:qrcode", "state": "qa", "code_challenge": challenge,
             "code_challenge_method": "S256"})
         _expect(prompt, 200)
@@ -88,12 +97,12 @@ class Flow:
                                                               "decision": "allow"}, headers=_bearer(user_token))
         _expect(decision, 200)
         code = parse_qs(urlsplit(decision.json()["redirect_to"]).query)["code"][0]
-        return self.http.post("/v1/oauth/token", auth=(self.app["client_id"], self.app["client_secret"]), data={
+        return self.http.post("/v1/oauth/token", auth=(app["client_id"], app["client_secret"]), data={
             "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
             "code_verifier": verifier_override or verifier})
 
-    def channel_token(self) -> str:
-        r = self.consent(self.citizen())
+    def channel_token(self, channel: dict[str, Any] | None = None) -> str:
+        r = self.consent(self.citizen(), channel=channel)
         _expect(r, 200)
         token: str = r.json()["access_token"]
         return token
@@ -101,13 +110,26 @@ class Flow:
     def realname(self, token: str, name: str, id_number: str) -> httpx.Response:
         return self.http.post("/v1/realname", json={"name": name, "id_number": id_number}, headers=_bearer(token))
 
-    def face(self, token: str, realname_id: str, frames: Frames) -> tuple[str, httpx.Response]:
-        """A face session fed with `frames(actions)`; returns (session id, the last response)."""
-        started = self.http.post("/v1/face/sessions", json={"realname_id": realname_id, "biometric_consent": True},
-                                 headers=_bearer(token))
+    def start_face(self, token: str, realname_id: str) -> httpx.Response:
+        return self.http.post("/v1/face/sessions", json={"realname_id": realname_id, "biometric_consent": True},
+                              headers=_bearer(token))
+
+    def face(self, token: str, realname_id: str, frames: Frames,
+             light: LightFrames | None = None) -> tuple[str, httpx.Response]:
+        """A face session fed with `frames(actions)`; returns (session id, the last response).
+
+        With `light`, the session's colours are reflected on the frames and their capture times sent.
+        """
+        started = self.start_face(token, realname_id)
         _expect(started, 201)
         session = started.json()
-        files = [("frame", (f"{i:03d}.jpg", data, "image/jpeg")) for i, data in enumerate(frames(session["actions"]))]
+        images = frames(session["actions"])
+        files: list[tuple[str, Any]] = [("frame", (f"{i:03d}.jpg", data, "image/jpeg"))
+                                        for i, data in enumerate(images)]
+        if light is not None:
+            images, times = light(images, session.get("light", []))
+            files = [("frame", (f"{i:03d}.jpg", data, "image/jpeg")) for i, data in enumerate(images)]
+            files += [("captured_at_ms", (None, str(t))) for t in times]
         upload = self.http.post(f"/v1/face/sessions/{session['session_id']}/frames", files=files,
                                 headers=_bearer(token))
         if upload.status_code != 202:
@@ -159,6 +181,23 @@ def constant(set_name: str) -> Frames:
     return lambda _actions: frame_bytes(set_name)
 
 
+def lit(images: list[bytes], light: list[dict[str, Any]]) -> tuple[list[bytes], list[int]]:
+    """The frames as a phone captures them while its screen flashes the session's colours."""
+    from app.face.images import decode_image, encode_jpeg  # noqa: PLC0415 - only light scenarios need them
+    from app.face.light import LightStep  # noqa: PLC0415
+    from app.qa.light import covering_fps, respond  # noqa: PLC0415
+
+    steps = [LightStep(color=step["color"], ms=step["ms"]) for step in light]
+    frames, times = respond([decode_image(image) for image in images], steps,
+                            fps=covering_fps(steps, len(images)))
+    return [encode_jpeg(frame) for frame in frames], times
+
+
+def unlit(images: list[bytes], light: list[dict[str, Any]]) -> tuple[list[bytes], list[int]]:
+    """The frames unchanged (an animated still does not reflect the screen), with plausible times."""
+    return images, [round(i * 1000 / 15) for i in range(len(images))]
+
+
 def scenarios(flow: Flow, holder: tuple[str, str], genuine: Frames) -> list[Outcome]:
     outcomes: list[Outcome] = []
     name, id_number = holder
@@ -191,6 +230,24 @@ def scenarios(flow: Flow, holder: tuple[str, str], genuine: Frames) -> list[Outc
         outcomes.append(Outcome("relying party verifies the QR code", "200", str(first.status_code)))
         second = flow.http.post("/v1/qrcodes/verify", json={"code": qrcode.json()["code"]}, headers=_bearer(rp_token))
         outcomes.append(Outcome("the same QR code a second time", "qrcode_used", verdict(second)))
+
+    # Re-rolling: asking again while the session is open gives the same challenge.
+    token = flow.channel_token()
+    checked = flow.realname(token, name, id_number)
+    _expect(checked, 201)
+    first, again = (flow.start_face(token, checked.json()["realname_id"]) for _ in range(2))
+    same = again.status_code == 200 and again.json()["session_id"] == first.json()["session_id"]
+    outcomes.append(Outcome("a second start returns the open session", "same", "same" if same else "new"))
+
+    # The light challenge (a channel that flashes the screen): the face must reflect the colours.
+    for scenario, expected, respond_with in (("genuine holder under the light challenge", "passed", lit),
+                                             ("animated frames without the light response", "liveness_failed",
+                                              unlit)):
+        light_token = flow.channel_token(flow.light_app)
+        checked = flow.realname(light_token, name, id_number)
+        _expect(checked, 201)
+        _, response = flow.face(light_token, checked.json()["realname_id"], genuine, respond_with)
+        outcomes.append(Outcome(scenario, expected, verdict(response)))
 
     astronaut, hopper = HOLDERS["astronaut"], HOLDERS["hopper"]
     face_case("another person doing the right actions", "face_mismatch", astronaut, fixture_frames("hopper"))

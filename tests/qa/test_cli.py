@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -32,7 +33,7 @@ def test_frames_writes_numbered_jpegs_and_prints_them(tmp_path: Path) -> None:
     assert result.stdout.split() == [str(out / name) for name in names]
     decoded = cv2.imread(str(out / "000.jpg"))
     assert decoded is not None
-    assert decoded.shape == (300, 250, 3)
+    assert decoded.shape == fixtures.portrait("hopper_selfie").shape
 
 
 def test_frames_refuses_a_photo_without_a_face(tmp_path: Path) -> None:
@@ -80,3 +81,34 @@ def test_frames_rejects_an_unknown_action(tmp_path: Path) -> None:
 
     assert result.exit_code == 2
     assert "nod" in result.output
+
+
+def test_frames_of_a_whole_challenge_lit_by_a_light_sequence(tmp_path: Path) -> None:
+    light = tmp_path / "session.json"
+    light.write_text(json.dumps({"session_id": "s", "actions": ["blink", "turn_left"], "light": [
+        {"color": "#FF0000", "ms": 400}, {"color": "#00FF00", "ms": 300},
+        {"color": "#0000FF", "ms": 500}, {"color": "#FFFF00", "ms": 300}]}))
+    out = tmp_path / "frames"
+
+    result = CliRunner().invoke(qa, [
+        "frames", "--photo", str(fixtures.path("portraits/hopper_selfie.jpg")), "--action", "blink",
+        "--action", "turn_left", "--out", str(out), "--frames", "8", "--light", str(light),
+    ])
+
+    assert result.exit_code == 0, result.output
+    assert len(list(out.glob("*.jpg"))) == 16
+    times = json.loads((out / "captured_at_ms.json").read_text())
+    assert len(times) == 16
+    assert times == sorted(times)
+    assert times[0] >= 0
+
+
+def test_frames_refuses_a_malformed_light_sequence(tmp_path: Path) -> None:
+    light = tmp_path / "bad.json"
+    light.write_text('[{"color": "red", "ms": 200}]')
+    result = CliRunner().invoke(qa, [
+        "frames", "--photo", str(fixtures.path("portraits/hopper_selfie.jpg")), "--action", "blink",
+        "--out", str(tmp_path / "out"), "--light", str(light),
+    ])
+    assert result.exit_code != 0
+    assert "bad.json" in result.output
