@@ -1,17 +1,21 @@
 """Face engine benchmark: PAD error rates, match distances, and CPU cost against the naive pipeline.
 
-    uv run python bench/face.py [--fixtures fixtures] [--threshold 0.45]
+    uv run python bench/face.py [--fixtures fixtures] [--threshold T] [--sessions 60] [--quick]
 
 Prints, from one run:
 1. APCER / BPCER (ISO/IEC 30107-3) over the sets of `fixtures/MANIFEST.json`: every set with
    kind `genuine` is a bona fide presentation that should pass; every other set is an attack
    (`expected` names the reason it should fail with). A set without an action is challenged with
    `blink`.
-2. Genuine and impostor match distances (card photo against the selfie and the chosen live
-   frames of each genuine set), with FMR / FNMR at the threshold.
-3. The CPU time of one 3-action session through the engine (analyse every frame, decide) against
+2. The development set (`bench/evalset.py`, ~30 people from PyPI packages, fetched into a cache
+   on first use): genuine sessions with random challenges, attacks built from the same people,
+   every print and screen simulation of `bench/attacks.py`, the light challenge, and match
+   distances with FMR / FNMR (`bench/devset.py`).
+3. Genuine and impostor match distances on the fixtures, with FMR / FNMR at the threshold.
+4. The CPU time of one 3-action session through the engine (analyse every frame, decide) against
    the naive pipeline on the same frames (face_recognition detect + encode on every frame at full
    resolution), as a ratio.
+5. Re-rolling against a real server: how many challenges one person can see in a day.
 
 The engine runs in this process (the numbers are CPU seconds of this process).
 """
@@ -20,16 +24,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import health_load  # bench/health_load.py, beside this script
+import devset  # bench/devset.py, beside this script
+import evalset
+import health_load
+import httpx
 import numpy as np
 
 from app.face import liveness, match, worker
 from app.face.engine import Action, CardTemplate, FrameAnalysis
+from app.qa.run import HOLDERS, Flow
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -182,11 +191,42 @@ def session_cost(sets: list[FixtureSet], cards: dict[str, CardTemplate], thresho
     print(f"engine {engine_cpu:.2f} s   naive {naive_cpu:.2f} s   ratio {engine_cpu / naive_cpu:.3f}")
 
 
+def reroll() -> None:
+    """Start sessions again and again on one real-name check, as an attacker shopping for a challenge."""
+    print("\n== Re-rolling the challenge (real server) ==")
+    with health_load.running_server(workers=1) as url, httpx.Client(base_url=url, timeout=60) as http:
+        flow = Flow(http, "dev-admin-token")
+        token = flow.channel_token()
+        realname_id = flow.realname(token, *HOLDERS["astronaut"]).json()["realname_id"]
+        headers = {"Authorization": f"Bearer {token}"}
+        body = {"realname_id": realname_id, "biometric_consent": True}
+        seen: set[tuple[str, ...]] = set()
+        new_while_open = 0
+        for attempt in range(50):
+            started = http.post("/v1/face/sessions", json=body, headers=headers)
+            if started.status_code == 429:
+                print(f"start {attempt + 1}: 429 {started.json()['code']}")
+                break
+            challenge = started.json()
+            again = http.post("/v1/face/sessions", json=body, headers=headers).json()
+            if again["session_id"] != challenge["session_id"] or again["actions"] != challenge["actions"]:
+                new_while_open += 1
+            seen.add(tuple(challenge["actions"]))
+            # Give up on the challenge (complete without frames: a failure), then ask again.
+            http.post(f"/v1/face/sessions/{challenge['session_id']}/complete", headers=headers)
+        print(f"APCER[re-roll]: a second start while a session is open gave a new challenge "
+              f"{new_while_open} times")
+        print(f"distinct challenges one person could see in a day: {len(seen)}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fixtures", type=Path, default=ROOT / "fixtures")
     parser.add_argument("--threshold", type=float, default=match.DEFAULT_MATCH_THRESHOLD)
     parser.add_argument("--skip-health", action="store_true", help="leave out the /health p99 under load")
+    parser.add_argument("--sessions", type=int, default=60, help="genuine sessions on the development set")
+    parser.add_argument("--attacks", type=int, default=12, help="attack sessions per kind on the development set")
+    parser.add_argument("--seed", type=int, default=20261129)
     args = parser.parse_args(argv)
     if not (args.fixtures / "MANIFEST.json").exists():
         raise SystemExit(
@@ -196,8 +236,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     card_paths, sets = load_manifest(args.fixtures)
     cards = {person: worker.enroll(path.read_bytes()) for person, path in card_paths.items()}
     pad_rates(cards, sets, args.threshold)
+    print("\n== Development set ==")
+    portraits = evalset.load()
+    rng = random.Random(args.seed)
+    persons = devset.people(portraits, args.seed)
+    devset.genuine(persons, args.sessions, args.threshold, rng)
+    devset.attacks_on(persons, args.attacks, args.threshold, rng)
+    devset.light(persons, args.attacks, args.threshold, rng)
+    devset.distances(portraits, args.threshold)
     match_rates(cards, selfies(args.fixtures), sets, args.threshold)
     session_cost(sets, cards, args.threshold)
+    reroll()
     if not args.skip_health:
         print("\n== Event loop under face load (real server, 4 sessions at once) ==")
         health_load.report(health_load.measure(sessions=4), sessions=4)

@@ -10,6 +10,7 @@ uploads analysed in the worker pool, then the verdicts), and prints both and the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import socket
 import statistics
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -60,8 +62,9 @@ def _session(url: str, token: str, realname_id: str, results: list[str]) -> None
         results.append(verdict["status"])
 
 
-def measure(sessions: int = 4, idle_requests: int = 300, workers: int | None = None) -> dict[str, float]:
-    """Run the measurement against a fresh server; returns the figures (seconds)."""
+@contextlib.contextmanager
+def running_server(workers: int | None = None) -> Iterator[str]:
+    """A fresh dev server (its own database and keys, the fixture registry imported); its URL."""
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         env = {**os.environ, "ECARD_DATABASE_URL": f"sqlite:///{work / 'ecard.db'}",
@@ -75,23 +78,33 @@ def measure(sessions: int = 4, idle_requests: int = 300, workers: int | None = N
             server = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
                                       env=env, stdout=log, stderr=subprocess.STDOUT)
             try:
-                return _run(url, sessions, idle_requests)
+                _wait_healthy(url)
+                yield url
             finally:
                 server.terminate()
                 server.wait(timeout=30)
 
 
-def _run(url: str, sessions: int, idle_requests: int) -> dict[str, float]:
+def _wait_healthy(url: str) -> None:
     deadline = time.monotonic() + 60
     while True:
         try:
             if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                break
+                return
         except httpx.TransportError:
             pass
         if time.monotonic() > deadline:
             raise RuntimeError("the server did not start")
         time.sleep(0.2)
+
+
+def measure(sessions: int = 4, idle_requests: int = 300, workers: int | None = None) -> dict[str, float]:
+    """Run the measurement against a fresh server; returns the figures (seconds)."""
+    with running_server(workers) as url:
+        return _run(url, sessions, idle_requests)
+
+
+def _run(url: str, sessions: int, idle_requests: int) -> dict[str, float]:
     with httpx.Client(base_url=url, timeout=60) as http:
         flow = Flow(http, os.environ.get("ECARD_ADMIN_TOKEN", "dev-admin-token"))
         citizens = []

@@ -278,11 +278,11 @@ class FaceSessionService:
             raise InvalidInput("send at least one multipart part named 'frame'", code="no_frames",
                                field="frame")
         if captured_at_ms and len(captured_at_ms) != len(frames):
-            raise InvalidInput("send one captured_at_ms part per frame part, in the same order",
-                               code="invalid_request", field="captured_at_ms")
+            raise DomainError("send one captured_at_ms part per frame part, in the same order",
+                              code="invalid_request", field="captured_at_ms")
         if any(not 0 <= t <= SESSION_TTL.total_seconds() * 1000 for t in captured_at_ms):
-            raise InvalidInput("captured_at_ms must be milliseconds since the first colour was shown",
-                               code="invalid_request", field="captured_at_ms")
+            raise DomainError("captured_at_ms must be milliseconds since the first colour was shown",
+                              code="invalid_request", field="captured_at_ms")
         session = await self._own(session_id, account_id, client_id)
         self._require_open(session)
         async with self._storage.unit_of_work() as uow:

@@ -97,6 +97,8 @@ class FrameAnalysis(msgspec.Struct, frozen=True, kw_only=True):
     thumb: bytes = b""
     chip: bytes = b""
     light: LightSample | None = None  # the face's and the background's colour (light sessions)
+    # Darkest tones of the head over its brightest, linear light (`quality.black_level`).
+    black_level: float = 0.0
 
     @property
     def has_single_face(self) -> bool:

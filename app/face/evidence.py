@@ -35,6 +35,10 @@ class LivenessParams(msgspec.Struct, frozen=True, kw_only=True):
     max_identical_share: float = 0.5
     max_moire: float = 0.9  # see `quality.moire`: ~0.6 filmed directly, >= 1.05 off a screen or print
     max_glare: float = 0.08
+    # See `quality.black_level`: a print's darkest ink plus the light its surface scatters stay
+    # above 2-8 % of its white. Live heads measured at most 0.021 (45 real photographs, JPEG
+    # 30-95, rescaled, dim, noisy); the limit is twice that. bench/recapture.py prints margins.
+    max_black_level: float = 0.04
     # The neutral pose: the yaw most frames share, within +-neutral_spread degrees. Beyond
     # max_neutral_yaw from frontal, landmark yaw and eye/mouth shapes are too distorted for the
     # challenge to mean anything (face_not_frontal).

@@ -9,6 +9,15 @@
   halftone dots) and folds it into periodic interference, which shows as isolated peaks; skin,
   hair and sensor noise have a spectrum that is smooth from one frequency bin to the next. JPEG's
   8x8 block grid also makes peaks, at multiples of 1/8 cycle per pixel, which are masked.
+- black level: how far the darkest tones around the face stay above black, in linear light and
+  relative to the brightest. A print only reflects light: its blackest ink still returns 1-5 %
+  of what the paper does (optical density 1.3-2), and its surface scatters another 0.5-4 % of
+  the room light back without passing it through the ink, so nothing on the sheet is darker than
+  some 2-8 % of its white. A live head (pupils, nostrils, hair, the shadow under the chin) has
+  tones at 0-2 %, and a camera keeps them there whatever the exposure, because gain scales dark
+  and bright alike. Not covered: screens (emissive, they reach black), prints on dense glossy
+  paper seen without scatter (near 2 %), and a light-haired face lit flat against a light wall,
+  whose few dark pixels (pupils, nostrils) may not fill the percentile.
 """
 
 from __future__ import annotations
@@ -104,3 +113,56 @@ def moire(face: GreyImage) -> float:
     level = np.log10(spectrum + 1e-9 * float(spectrum.max())).astype(np.float32)
     local = cv2.blur(level, (_NEIGHBOURHOOD, _NEIGHBOURHOOD), borderType=cv2.BORDER_REFLECT)
     return float((level - local)[_BAND].max())
+
+
+# sRGB-encoded grey level -> linear light (the inverse of the sRGB transfer curve).
+_SRGB = np.arange(256, dtype=np.float64) / 255.0
+_LINEAR = np.where(_SRGB <= 0.04045, _SRGB / 12.92, ((_SRGB + 0.055) / 1.055) ** 2.4)
+HEAD_GROWTH = 1.5  # the face box grown to take in hair, brows and the shadows around the face
+_BLACK_SAMPLE_SIDE = 128  # the head region is subsampled to about this many pixels a side
+_DARK_PERCENTILE = 2.0
+_WHITE_PERCENTILE = 98.0
+
+
+def head_region(image: npt.NDArray[np.uint8], box: FaceBox, growth: float = HEAD_GROWTH
+                ) -> npt.NDArray[np.uint8]:
+    """The face box grown by `growth` about its centre, clipped to the image."""
+    height, width = image.shape[:2]
+    centre_x, centre_y = (box.left + box.right) / 2.0, (box.top + box.bottom) / 2.0
+    half_w, half_h = box.width * growth / 2.0, box.height * growth / 2.0
+    top, bottom = max(round(centre_y - half_h), 0), min(round(centre_y + half_h), height)
+    left, right = max(round(centre_x - half_w), 0), min(round(centre_x + half_w), width)
+    return image[top:bottom, left:right]
+
+
+def _percentile_level(values: npt.NDArray[np.uint8], percentile: float) -> int:
+    """The grey level (0-255) below which `percentile` % of the values lie (a histogram lookup:
+    much cheaper than sorting)."""
+    counts = cv2.calcHist([np.ascontiguousarray(values)], [0], None, [256], [0, 256]).ravel()
+    return int(np.searchsorted(np.cumsum(counts), values.size * percentile / 100.0))
+
+
+def black_level(rgb: npt.NDArray[np.uint8], box: FaceBox) -> float:
+    """Darkest tones of the head over its brightest, in linear light: 0.00-0.02 for a live face
+    (hair, pupils, nostrils, the shadow under the chin), 0.02-0.15 for a face printed on paper
+    and filmed under room light (bench/recapture.py).
+
+    The dark end is the 2nd percentile of the per-pixel minimum of R, G and B (a dark pixel is
+    dark in every channel: the light a print's surface scatters is white and lifts all three,
+    while the coloured shadows on skin keep one channel low); the bright end is the 98th
+    percentile of the grey level. Percentiles rather than extremes, so that a few noisy or
+    clipped pixels do not decide. The region is taken with a stride (not averaged down, which
+    would lift small dark features such as pupils), which keeps the cost well under 1 ms.
+    """
+    region = head_region(rgb, box)
+    if region.size == 0:
+        return 0.0
+    step = max(1, max(region.shape[:2]) // _BLACK_SAMPLE_SIDE)
+    sample = np.ascontiguousarray(region[::step, ::step])
+    darkest = np.minimum(np.minimum(sample[..., 0], sample[..., 1]), sample[..., 2])
+    dark = _percentile_level(darkest, _DARK_PERCENTILE)
+    grey = np.asarray(cv2.cvtColor(sample, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
+    white = _percentile_level(grey, _WHITE_PERCENTILE)
+    if white == 0:
+        return 0.0
+    return float(_LINEAR[dark] / _LINEAR[white])

@@ -195,6 +195,7 @@ def analyse_image(image: RGBImage, light: bool = False) -> FrameAnalysis:
         thumb=quality.thumbnail(face),
         chip=bytes(chip.tobytes()),
         light=measure_light(image, points) if light else None,
+        black_level=quality.black_level(image, box),
     )
 
 

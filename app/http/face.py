@@ -10,7 +10,7 @@ from litestar.exceptions import ClientException
 from litestar.params import FromPath, JSONBody
 
 from app.domain.face_sessions import MAX_FRAMES
-from app.errors import InvalidInput, UnsupportedMedia
+from app.errors import DomainError, InvalidInput, UnsupportedMedia
 from app.face.images import DEFAULT_LIMITS
 from app.http.deps import PrincipalDep, ServicesDep
 from app.http.openapi import UPLOAD_PROBLEMS
@@ -93,6 +93,6 @@ def _milliseconds(part: object) -> int:
     """A `captured_at_ms` text part as an integer."""
     text = part if isinstance(part, str) else ""
     if not text.strip().isascii() or not text.strip().isdigit() or len(text.strip()) > 9:
-        raise InvalidInput("each captured_at_ms part must be whole milliseconds", code="invalid_request",
-                           field=TIME_PART)
+        raise DomainError("each captured_at_ms part must be whole milliseconds", code="invalid_request",
+                          field=TIME_PART)
     return int(text.strip())

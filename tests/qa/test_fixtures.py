@@ -39,7 +39,7 @@ def test_a_tampered_file_is_refused(tmp_path: Path) -> None:
 def test_fixtures_stay_small() -> None:
     total = sum(entry.bytes for entry in fixtures.load_manifest().files.values())
 
-    assert total < 5_000_000
+    assert total < 9_000_000
 
 
 def test_every_source_names_package_version_and_licence() -> None:
@@ -80,7 +80,7 @@ def test_frames_load_as_rgb_arrays_in_capture_order() -> None:
 
     assert names == sorted(names)
     assert len(frames) == len(names) == 12
-    assert frames[0].shape == (300, 250, 3)
+    assert frames[0].shape == (480, 400, 3)
 
 
 def test_the_seed_card_registry_has_valid_rows_and_existing_photos() -> None:
