@@ -106,7 +106,9 @@ def genuine(persons: Sequence[Person], sessions: int, threshold: float, rng: ran
     mismatched: list[bool] = []
     per_person: dict[str, list[str]] = {}
     unperformed: Counter[str] = Counter()
-    for index in range(max(sessions, len(frontal))):
+    for index in range(sessions * 5):  # bounded: faces the generator cannot animate are skipped
+        if len(rejected) >= max(sessions, len(frontal)):
+            break
         person = frontal[index % len(frontal)]
         challenge = draw_challenge(rng)
         missing = [a for a in challenge if not person.performer.performs(a)]

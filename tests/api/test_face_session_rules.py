@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -123,3 +124,10 @@ async def test_a_passed_verdict_has_no_hint(client: AsyncTestClient[Any], holder
     challenge = (await start(client, token, realname_id)).json()
     body = (await perform(client, token, challenge, "astronaut")).json()
     assert body == {"session_id": challenge["session_id"], "status": "passed"}
+
+
+async def test_racing_starts_open_one_session(client: AsyncTestClient[Any], holder: tuple[str, str]) -> None:
+    token, realname_id = holder
+    answers = await asyncio.gather(*(start(client, token, realname_id) for _ in range(20)))
+    assert sorted(r.status_code for r in answers) == [200] * 19 + [201]
+    assert len({r.json()["session_id"] for r in answers}) == 1
