@@ -17,7 +17,6 @@ Prints, from one run:
 from __future__ import annotations
 
 import random
-import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,9 +29,9 @@ from sessions import Performer, analyse, draw_challenge, side_by_side, still, wr
 from app.face import match, worker
 from app.face.engine import Action, CardTemplate, FaceUnusable, FaceVerdict, FrameAnalysis, LightResponse
 from app.face.evidence import DEFAULT_PARAMS
-from app.face.light import draw_light_sequence
+from app.face.light import LightStep, ScreenTimeline, draw_light_sequence
 from app.qa.landmarks import FaceCountError, single_face
-from app.qa.light import covering_fps, respond
+from app.qa.light import LINEAR, covering_fps, respond, to_srgb
 
 FRONTAL_LIMIT = DEFAULT_PARAMS.max_neutral_yaw
 # Portraits whose resting yaw (measured on the still) lies this close to the limit are reported
@@ -185,10 +184,20 @@ def attacks_on(persons: Sequence[Person], per_kind: int, threshold: float, rng: 
     recaptures(frontal, per_kind, threshold, rng)
 
 
+# Reasons that mean the capture could not be used (ISO/IEC 30107-3 keeps these apart from
+# presentation attack decisions as failures to acquire).
+NOT_ACQUIRED = frozenset({"no_face", "face_too_small", "poor_quality", "face_not_frontal"})
+
+
 def recaptures(frontal: Sequence[Person], per_kind: int, threshold: float, rng: random.Random) -> None:
-    """Every family of bench/attacks.py over genuine sessions; bona fide families must pass."""
+    """Every family of bench/attacks.py over genuine sessions; bona fide families must pass.
+
+    BPCER counts bona fide sessions refused as attacks (`liveness_failed`); captures refused as
+    unusable (too small, too dark, …) are counted apart as failures to acquire.
+    """
     for family in attacks.FAMILIES:
-        outcomes = []
+        decided: list[bool] = []
+        reasons: Counter[str] = Counter()
         scores: list[float] = []
         for index in range(per_kind):
             person = frontal[(index * 3 + 1) % len(frontal)]
@@ -196,15 +205,14 @@ def recaptures(frontal: Sequence[Person], per_kind: int, threshold: float, rng: 
             images = family.make(person.performer.perform_images(challenge),
                                  np.random.default_rng(rng.randrange(2**32)))
             verdict = _decide(analyse(images), challenge, person.card, threshold)
+            reasons["passed" if verdict.passed else str(verdict.reason)] += 1
             scores.append(verdict.scores.get("moire", float("nan")))
-            if family.kind == "bona_fide":
-                outcomes.append(not verdict.passed and verdict.reason != "face_mismatch")
-            else:
-                outcomes.append(verdict.passed)
+            if verdict.reason in NOT_ACQUIRED or verdict.reason == "face_mismatch":
+                continue
+            decided.append(verdict.reason == "liveness_failed" if family.kind == "bona_fide" else verdict.passed)
         label = "BPCER" if family.kind == "bona_fide" else "APCER"
         tuned = "tuned" if family.name in TUNED_FAMILIES else "held out"
-        print(f"{label}[{family.name}] ({tuned}) {_rate(outcomes)}  moire median "
-              f"{statistics.median(scores):.2f}")
+        print(f"{label}[{family.name}] ({tuned}) {_rate(decided)}  verdicts {dict(reasons)}")
 
 
 # The families the recapture cues were set on (see app/face/recapture.py); the rest are held out.
@@ -222,6 +230,7 @@ def light(persons: Sequence[Person], per_kind: int, threshold: float, rng: rando
     genuine_fail: list[bool] = []
     no_response: list[bool] = []
     replayed: list[bool] = []
+    on_screen: list[bool] = []
     for index in range(per_kind):
         person = frontal[index % len(frontal)]
         steps = draw_light_sequence(rng)
@@ -242,9 +251,28 @@ def light(persons: Sequence[Person], per_kind: int, threshold: float, rng: rando
         # The same lit frames presented to a session that flashed other colours.
         other = LightResponse(steps=draw_light_sequence(rng), captured_at_ms=list(times))
         replayed.append(_decide(frames, (), person.card, threshold, other).passed)
+        screen = next(f for f in attacks.FAMILIES if f.kind == "screen" and f.name not in TUNED_FAMILIES)
+        replay = screen_replay(images, steps, times, screen, lag, np.random.default_rng(rng.randrange(2**32)))
+        verdict = _decide(analyse(replay, light=True), (), person.card, threshold,
+                          LightResponse(steps=steps, captured_at_ms=list(times)))
+        on_screen.append(verdict.passed)
     print(f"BPCER[light, genuine response] {_rate(genuine_fail)}")
+    print(f"APCER[screen replay ({screen.name}) tinted in step with the colours] {_rate(on_screen)}")
     print(f"APCER[animated still without a light response] {_rate(no_response)}")
     print(f"APCER[response to another session's colours] {_rate(replayed)}")
+
+
+def screen_replay(images: Sequence[evalset.Image], steps: Sequence[LightStep], times: Sequence[int],
+                  screen: attacks.Family, lag: float, rng: np.random.Generator) -> list[evalset.Image]:
+    """A recording replayed on a screen while the phone flashes its colours: the best an attacker's
+    screen can do is shift the whole picture with each colour (it emits the face and the room
+    alike), then the phone films it (the screen family's grid, optics and camera)."""
+    shown, _ = ScreenTimeline.of(steps).shown(np.asarray(times, dtype=np.float64) - lag, 16.0)
+    tinted = [
+        to_srgb(LINEAR[frame] * (1.0 + 0.1 * colour.astype(np.float32))).round().clip(0, 255).astype(np.uint8)
+        for frame, colour in zip(images, np.nan_to_num(shown), strict=True)
+    ]
+    return screen.make(tinted, rng)
 
 
 def distances(portraits: Sequence[evalset.Portrait], threshold: float) -> None:
