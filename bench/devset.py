@@ -216,7 +216,7 @@ def recaptures(frontal: Sequence[Person], per_kind: int, threshold: float, rng: 
 
 
 # The families the recapture cues were set on (see app/face/recapture.py); the rest are held out.
-TUNED_FAMILIES = frozenset({"bona_fide", "am_print", "lcd_stripe"})
+TUNED_FAMILIES = frozenset({"bona_fide", "photo_print", "am_print", "lcd_stripe"})
 
 
 def light(persons: Sequence[Person], per_kind: int, threshold: float, rng: random.Random) -> None:

@@ -33,7 +33,10 @@ class LivenessParams(msgspec.Struct, frozen=True, kw_only=True):
     max_dark_share: float = 0.5
     identical_diff: float = 1.0  # mean absolute grey difference of two face thumbnails
     max_identical_share: float = 0.5
-    max_moire: float = 0.9  # see `quality.moire`: ~0.6 filmed directly, >= 1.05 off a screen or print
+    # See `quality.moire`: the largest of ~10,000 bins of a smooth spectrum stands ~0.55 (log10)
+    # above its neighbours, and above 0.7 almost never by chance; live faces measured at most
+    # 0.62 (45 real photographs, JPEG 30-95, rescaled, noisy). bench/recapture.py: margins.
+    max_moire: float = 0.75
     max_glare: float = 0.08
     # See `quality.black_level`: a print's darkest ink plus the light its surface scatters stay
     # above 2-8 % of its white. Live heads measured at most 0.021 (45 real photographs, JPEG

@@ -94,8 +94,9 @@ _NEIGHBOURHOOD = 9  # frequency bins (about 0.07 cycle per pixel) a peak is comp
 def moire(face: GreyImage) -> float:
     """Largest excess (log10) of a high-frequency spectrum bin over its neighbourhood's mean.
 
-    About 0.5 to 0.7 for a face filmed directly (the largest of some 10,000 bins of a smooth
-    spectrum), 1.2 and above for a pixel grid or halftone filmed off a screen or a print.
+    About 0.5 to 0.65 for a face filmed directly (the largest of some 10,000 bins of a smooth
+    spectrum), 0.75 to 1.5 for a pixel grid or halftone that interferes with the camera's own
+    pixel grid; a grid finer than the lens resolves leaves no peak at all.
     Measured on the central 128x128 pixels of the face at native resolution (resizing would
     destroy the interference pattern); a smaller face is measured as it is, zero-padded.
     """
