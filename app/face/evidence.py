@@ -102,6 +102,11 @@ class Evidence:
     def faces(self) -> list[FrameAnalysis]:
         return [self.frames[i] for i in self.index]
 
+    def median(self, figure: str) -> float:
+        """The median of one `FrameAnalysis` figure over the frames with one face (0 without)."""
+        values = [float(getattr(f, figure)) for f in self.faces]
+        return float(np.median(values)) if values else 0.0
+
 
 LivenessCheck = Callable[[Evidence], CheckResult]
 

@@ -75,8 +75,7 @@ def check_presence(evidence: Evidence) -> CheckResult:
 
 def check_size(evidence: Evidence) -> CheckResult:
     """The face large enough in the frame for its landmarks to show a blink or a turn."""
-    sizes = [f.interocular for f in evidence.faces]
-    size = float(np.median(sizes)) if sizes else 0.0
+    size = evidence.median("interocular")
     scores = {"interocular": size}
     if size < evidence.params.min_interocular:
         return fail("face_too_small", "the face is too small in the frame", scores)
@@ -86,10 +85,7 @@ def check_size(evidence: Evidence) -> CheckResult:
 def check_quality(evidence: Evidence) -> CheckResult:
     """Blur and exposure of the face, as medians over the frames (single bad frames are normal)."""
     params = evidence.params
-    faces = evidence.faces
-    sharp = float(np.median([f.sharpness for f in faces]))
-    bright = float(np.median([f.brightness for f in faces]))
-    dark = float(np.median([f.dark_fraction for f in faces]))
+    sharp, bright, dark = (evidence.median(figure) for figure in ("sharpness", "brightness", "dark_fraction"))
     scores = {"sharpness": sharp, "brightness": bright, "dark_share": dark}
     if sharp < params.min_sharpness:
         return fail("poor_quality", "the face is blurred", scores)

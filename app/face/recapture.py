@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from app.face.evidence import CheckResult, Evidence, fail
 
 
@@ -15,11 +13,8 @@ def check_recapture(evidence: Evidence) -> CheckResult:
     black level is the floor a reflecting print cannot go below (its blackest ink and the room
     light its surface scatters), which no exposure setting removes.
     """
-    faces = evidence.faces
     params = evidence.params
-    moire = float(np.median([f.moire for f in faces]))
-    glare = float(np.median([f.glare for f in faces]))
-    black = float(np.median([f.black_level for f in faces]))
+    moire, glare, black = (evidence.median(figure) for figure in ("moire", "glare", "black_level"))
     scores = {"moire": moire, "glare": glare, "black_level": black}
     if moire > params.max_moire:
         return fail("liveness_failed", "screen interference pattern on the face", scores)
