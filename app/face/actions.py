@@ -177,8 +177,13 @@ def check_actions(evidence: Evidence) -> CheckResult:
     counted = deliberate(evidence.events)
     moves = _collapse([e.action for e in counted if e.action != "blink"])
     asked = _collapse([a for a in evidence.challenge if a != "blink"])
+    detail = None
     if moves != asked:
-        return fail("liveness_failed", f"actions seen {moves} differ from the challenge {asked}", scores)
-    if match_challenge(evidence.challenge, counted) is None:
-        return fail("liveness_failed", "the challenged actions were not seen in order", scores)
-    return CheckResult(scores=scores)
+        detail = f"actions seen {moves} differ from the challenge {asked}"
+    elif match_challenge(evidence.challenge, counted) is None:
+        detail = "the challenged actions were not seen in order"
+    if detail is None:
+        return CheckResult(scores=scores)
+    if abs(evidence.neutral_yaw) > evidence.params.strained_rest_yaw:
+        return fail("face_not_frontal", f"{detail}, from a resting pose turned too far to read them", scores)
+    return fail("liveness_failed", detail, scores)

@@ -47,6 +47,10 @@ class LivenessParams(msgspec.Struct, frozen=True, kw_only=True):
     # challenge to mean anything (face_not_frontal).
     neutral_spread: float = 6.0
     max_neutral_yaw: float = 20.0
+    # Resting beyond this, a turn away from the camera reaches the 45 degrees or more where the
+    # frontal detector and the 68-point model lose the face: when the actions then fail, the pose
+    # is the cause, and the answer says so (face_not_frontal) rather than liveness_failed.
+    strained_rest_yaw: float = 15.0
     blink_on: float = 0.7  # EAR of ~0.21 for an open-eye 0.3, the usual blink threshold
     blink_off: float = 0.85
     mouth_on: float = 0.25

@@ -287,3 +287,14 @@ def test_a_recording_of_every_action_in_a_fixed_order_passes_only_its_own_order(
     # Only the challenge asking for exactly its three movements in its order (the spontaneous
     # blink being tolerated) can pass: 1 of the 36 possible challenges.
     assert passed == [("open_mouth", "turn_left", "turn_right")]
+
+
+def test_actions_that_fail_from_a_strained_resting_pose_blame_the_pose() -> None:
+    # Resting at 17 degrees (within the limit) the missing turn is blamed on the pose...
+    report = assess(["turn_right", "blink"], turned(session("blink"), 17.0))
+    assert report.failure is not None
+    assert report.failure.reason == "face_not_frontal"
+    # ... while near frontal the same omission is a liveness failure.
+    report = assess(["turn_right", "blink"], turned(session("blink"), 5.0))
+    assert report.failure is not None
+    assert report.failure.reason == "liveness_failed"
