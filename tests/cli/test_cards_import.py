@@ -135,3 +135,18 @@ def test_channels_add_refuses_unknown_scope(env: Path) -> None:
                                        "--scope", "everything", "--redirect-uri", "https://x.example.cn/cb"])
     assert result.exit_code != 0
     assert "invalid_scope" in result.output
+
+
+def test_channels_add_sets_the_face_challenge_policy(env: Path) -> None:
+    result = CliRunner().invoke(main, ["channels", "add", "--client-id", "flash-app", "--kind", "app",
+                                       "--scope", "ecard:claim", "--redirect-uri", "https://f.example.cn/cb",
+                                       "--face-challenge", "actions+light"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["face_challenge"] == "actions+light"
+    default = CliRunner().invoke(main, ["channels", "add", "--client-id", "plain-app", "--kind", "app",
+                                        "--scope", "ecard:claim", "--redirect-uri", "https://p.example.cn/cb"])
+    assert json.loads(default.output)["face_challenge"] == "actions"
+    refused = CliRunner().invoke(main, ["channels", "add", "--client-id", "odd-app", "--kind", "app",
+                                        "--scope", "ecard:claim", "--redirect-uri", "https://o.example.cn/cb",
+                                        "--face-challenge", "flash"])
+    assert refused.exit_code != 0
