@@ -51,7 +51,7 @@ class FrameFeedback(Wire):
 
     index: int
     face: bool
-    guidance: Guidance | None = None
+    guidance: Guidance | None  # null when the frame is fine
 
 
 class FramesReceived(Wire):

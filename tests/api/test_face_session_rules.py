@@ -96,7 +96,7 @@ async def test_every_upload_answers_with_guidance_per_frame(
     challenge = (await start(client, token, realname_id)).json()
     good = await upload(client, token, challenge["session_id"], frame_bytes("genuine/astronaut/blink")[:4])
     assert good.status_code == 202
-    assert good.json()["feedback"] == [{"index": i, "face": True} for i in range(4)]
+    assert good.json()["feedback"] == [{"index": i, "face": True, "guidance": None} for i in range(4)]
     empty = await upload(client, token, challenge["session_id"], frame_bytes("attacks/no_face")[:1])
     assert empty.json()["feedback"] == [{"index": 4, "face": False, "guidance": "no_face"}]
     small = cv2.resize(frames("genuine/astronaut/blink")[0], None, fx=0.6, fy=0.6, interpolation=cv2.INTER_AREA)
