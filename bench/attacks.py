@@ -427,6 +427,15 @@ def _erf(x: Linear) -> Linear:
     return f32(sign * (1.0 - poly * np.exp(-a * a)))
 
 
+def _ink_coverage(frame: Image, sheet: Sheet, resolution: float, gcr: float
+                  ) -> tuple[tuple[int, int], Linear]:
+    """The frame enlarged to the printer's resolution (width, height) and its CMYK ink coverage."""
+    height, width = frame.shape[:2]
+    size = (round(width * resolution), round(height * resolution))
+    big = cv2.resize(frame, size, interpolation=cv2.INTER_CUBIC)
+    return size, _cmyk(sheet.reflectance(u8(big)), sheet.paper, gcr)
+
+
 def fm_print(frames: Sequence[Image], rng: np.random.Generator) -> list[Image]:
     """CMYK stochastic-screen prints (dots of 0.25-0.45 camera pixel) held up to a phone."""
     resolution = float(rng.uniform(2.5, 4.0))  # printer dots per frame pixel
@@ -434,10 +443,7 @@ def fm_print(frames: Sequence[Image], rng: np.random.Generator) -> list[Image]:
     masks: list[Linear] = []
 
     def ink(frame: Image, sheet: Sheet, rng: np.random.Generator) -> Linear:
-        height, width = frame.shape[:2]
-        size = (round(width * resolution), round(height * resolution))
-        big = cv2.resize(frame, size, interpolation=cv2.INTER_CUBIC)
-        coverage = _cmyk(sheet.reflectance(u8(big)), sheet.paper, gcr)
+        size, coverage = _ink_coverage(frame, sheet, resolution, gcr)
         if not masks:
             masks.extend(blue_noise((size[1], size[0]), rng) for _ in range(4))
         dots = np.stack([(coverage[..., i] > masks[i]).astype(np.float32) for i in range(4)], 2)
@@ -461,10 +467,7 @@ def am_print(frames: Sequence[Image], rng: np.random.Generator) -> list[Image]:
     screens: list[Linear] = []
 
     def ink(frame: Image, sheet: Sheet, rng: np.random.Generator) -> Linear:
-        height, width = frame.shape[:2]
-        size = (round(width * resolution), round(height * resolution))
-        big = cv2.resize(frame, size, interpolation=cv2.INTER_CUBIC)
-        coverage = _cmyk(sheet.reflectance(u8(big)), sheet.paper, gcr)
+        size, coverage = _ink_coverage(frame, sheet, resolution, gcr)
         if not screens:
             ys, xs = np.mgrid[: size[1], : size[0]].astype(np.float32)
             for angle in angles:
