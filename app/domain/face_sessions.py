@@ -296,7 +296,7 @@ class FaceSessionService:
         context = session_id.encode()
         times: Sequence[int | None] = captured_at_ms or [None] * len(frames)
         async with self._storage.unit_of_work() as uow:
-            earlier = [self._figures(sealed, context)
+            earlier = [self._unseal_analysis(sealed, context)
                        for sealed in await uow.face_sessions.figures(session_id, before=first)]
             for offset, (frame, analysis, at) in enumerate(zip(frames, analyses, times, strict=True)):
                 sealed = self._vault.seal(msgspec.msgpack.encode(analysis), context=context)
@@ -308,7 +308,7 @@ class FaceSessionService:
         return Upload(received=len(frames), total=first + len(frames),
                       feedback=feedback([*earlier, *analyses], first=len(earlier)))
 
-    def _figures(self, sealed: bytes, context: bytes) -> FrameAnalysis:
+    def _unseal_analysis(self, sealed: bytes, context: bytes) -> FrameAnalysis:
         return msgspec.msgpack.decode(self._vault.unseal(sealed, context=context), type=FrameAnalysis)
 
     def _require_open(self, session: FaceSession) -> None:
@@ -330,7 +330,7 @@ class FaceSessionService:
             verdict = FaceVerdict(passed=False, reason=None, detail="the session expired")
             return await self._record(session, verdict, reason="expired")
         try:
-            analyses = [self._figures(frame.sealed_analysis, session_id.encode()) for frame in stored]
+            analyses = [self._unseal_analysis(frame.sealed_analysis, session_id.encode()) for frame in stored]
             light = (LightResponse(steps=list(session.light), captured_at_ms=[f.captured_at_ms for f in stored])
                      if session.light else None)
             template = await self._card_template(session.card_no)
