@@ -43,7 +43,13 @@ with one slope for all channels. The lag with the best correlation is kept. Then
   (cell slope / face slope) and of the same in absolute light (times brightness) must stay below
   0.5. A scaled picture gives ~1 on the first, added glare ~1 on the second; a real background
   ~0 (negative when the camera's white balance leans against the face's cast). At 0.5 a
-  background would have to be within ~1.4 times the face's distance from the screen.
+  background would have to be within ~1.4 times the face's distance from the screen;
+- background beside the head: of the cells level with the head and within 2.5 times its width
+  (`NEAR_GROWTH`), at most a quarter may follow at more than that 0.5. A screen smaller than the
+  frame, with the real room around it, shows its own picture there; the room's cells, pushed
+  against the colours by the camera's white balance (ratios of -1 to -3), can pull the median
+  over all cells below 0.5 while the screen's cells follow at ~1. Above the head is left out:
+  hats and hair stand there, as near to the screen as the face.
 
 Why these values. They were set on one person (astronaut fixtures: blink and open_mouth, 15 fps,
 lags 60/150 ms, modulation 6 % and 12 %) and on a sample-level simulation of 3,000 sessions, then
@@ -55,13 +61,19 @@ shifted sequence) and frames without any answer 0.47: 0.8 lies between, and in t
 other-session answer reached it while 0.1 % of the weakest (3 %) genuine answers fell below.
 Frames without an answer reached a noise ratio of 0.86 and a slope of 0.006, hence 1.5 and 0.015
 (genuine: >= 5.4 and >= 0.044). Background ratios were <= 0.05 for genuine answers and >= 0.78
-for screen replays: 0.5 lies between, and leaves room for a background nearer than a wall.
+for screen replays: 0.5 lies between, and leaves room for a background nearer than a wall. The
+share of following cells beside the head was checked on the development set (bench/devset.py,
+16 genuine answers and 48 screen replays of three screen families filmed with the room around
+them, none of them used for the median rule): genuine at most 0.05 (one cell of 21), replays
+that the other checks let through at 0.44-1.0 but for one (0.14, the screen's edge close to the
+face); a quarter lies between.
 
 What this does and does not stop. It stops an animated or replayed still that does not answer
 (no colour change), an answer to another session's colours or timing, and a replay on a screen
 that fills the frame (the background follows). It does not stop a printed photo or a mask held
 before the camera with the real room behind it: paper reflects the screen like skin does (a print
-that fills the frame fails, its background being at the same distance). It cannot see a digitally
+that fills the frame fails, its background being at the same distance), nor a screen cut so close
+to the face that no cell beside the head shows it. It cannot see a digitally
 injected stream (virtual camera), which can synthesise the answer, as `app.qa.light` does: that
 needs device attestation. It fails closed when the screen's light is swamped (sunlight, a bright
 room: modulation under ~3 %), when the face fills the frame (too little background), and with
@@ -170,6 +182,8 @@ class LightSample(msgspec.Struct, frozen=True, array_like=True):
 
     face: RGB
     background: tuple[tuple[int, float, float, float], ...] = ()
+    # The background cells among them that lie close around the head (`NEAR_GROWTH`).
+    near: tuple[int, ...] = ()
 
 
 # Skin patches as landmark hulls shrunk towards their centre, which keeps them off the lids,
@@ -185,6 +199,10 @@ _FOREHEAD_GAP: Final = 0.05
 _FOREHEAD_HEIGHT: Final = 0.15
 # The head with its hair: the box of the landmarks and the forehead strip, grown this much.
 HEAD_GROWTH: Final = 1.5
+# Cells beside the head (level with it, not above: hats and hair stand up there) that overlap the
+# head box grown this much are "near". A screen held up to the camera shows the head with a margin
+# of its own picture around it, and that margin is what these cells see.
+NEAR_GROWTH: Final = 2.5
 GRID: Final = 12  # background cells per side of the frame
 MIN_BACKGROUND_CELLS: Final = 4
 _SKIN_SIDE: Final = 80  # about this many pixels along the face crop's longer side are averaged
@@ -270,8 +288,9 @@ def _cell_edges(length: int) -> npt.NDArray[np.intp]:
 
 def _background(
     image: npt.NDArray[np.uint8], points: FloatArray
-) -> tuple[tuple[int, float, float, float], ...]:
-    """Mean colour of the grid cells wholly outside the head, beside and above it.
+) -> tuple[tuple[tuple[int, float, float, float], ...], tuple[int, ...]]:
+    """Mean colour of the grid cells wholly outside the head, beside and above it; and which of
+    them are near the head.
 
     Below the chin are the neck, shoulders and clothes, nearly as close to the screen as the face
     and lit by it too: those cells count only when fewer than `MIN_BACKGROUND_CELLS` others show.
@@ -294,11 +313,15 @@ def _background(
     )
     above = usable & (bottom_px <= float(points[8, 1]))
     chosen = above if np.count_nonzero(above) >= MIN_BACKGROUND_CELLS else usable
-    return tuple(
+    # Beside the head: within the grown box's width, level with the head box, above the chin.
+    wide_left, _, wide_right, _ = head_box(points, NEAR_GROWTH)
+    near = chosen & (right_px > wide_left) & (left_px < wide_right) & (top_px >= top)
+    cells = tuple(
         (int(index), float(means.flat[3 * index]), float(means.flat[3 * index + 1]),
          float(means.flat[3 * index + 2]))
         for index in np.flatnonzero(chosen)
     )
+    return cells, tuple(int(index) for index in np.flatnonzero(near))
 
 
 def measure_light(image: npt.NDArray[np.uint8], points: FloatArray) -> LightSample:
@@ -309,7 +332,8 @@ def measure_light(image: npt.NDArray[np.uint8], points: FloatArray) -> LightSamp
     outside the frame gives a `face` of zeros, which `check_light` ignores.
     """
     face = _skin(image, points)
-    return LightSample(face=face or (0.0, 0.0, 0.0), background=_background(image, points))
+    background, near = _background(image, points)
+    return LightSample(face=face or (0.0, 0.0, 0.0), background=background, near=near)
 
 
 # --- the decision ------------------------------------------------------------------------------
@@ -332,6 +356,7 @@ class LightParams(msgspec.Struct, frozen=True, kw_only=True):
     min_modulation: float = 0.015
     min_background_cells: int = 3
     max_background_ratio: float = 0.5
+    max_near_following: float = 0.25
 
 
 DEFAULT_LIGHT_PARAMS = LightParams()
@@ -485,19 +510,36 @@ def _slope(response: FloatArray, stimulus: FloatArray, times: FloatArray, degree
 
 def _cell_series(
     samples: Sequence[LightSample], frames: int
-) -> dict[int, tuple[npt.NDArray[np.intp], FloatArray]]:
-    """Per background cell: the positions of the frames that measured it, and its colours."""
-    found: dict[int, tuple[list[int], list[tuple[float, float, float]]]] = {}
+) -> dict[int, tuple[npt.NDArray[np.intp], FloatArray, bool]]:
+    """Per background cell seen in most frames: the positions of the frames that measured it, its
+    colours, and whether it lay near the head in most of them."""
+    found: dict[int, tuple[list[int], list[tuple[float, float, float]], list[bool]]] = {}
     for position, sample in enumerate(samples):
+        near = set(sample.near)
         for index, r, g, b in sample.background:
-            where, colours = found.setdefault(index, ([], []))
+            where, colours, close = found.setdefault(index, ([], [], []))
             where.append(position)
             colours.append((r, g, b))
+            close.append(index in near)
     return {
-        index: (np.array(where, dtype=np.intp), np.array(colours, dtype=np.float64))
-        for index, (where, colours) in found.items()
+        index: (
+            np.array(where, dtype=np.intp),
+            np.array(colours, dtype=np.float64),
+            2 * sum(close) > len(close),
+        )
+        for index, (where, colours, close) in found.items()
         if len(where) >= 0.75 * frames
     }
+
+
+@dataclass(frozen=True)
+class _Background:
+    """How much the background follows the screen, relative to the face (`_background_ratios`)."""
+
+    cells: int
+    ratio: float  # median over all cells
+    near_cells: int
+    near_following: float  # share of the cells close around the head that follow the light
 
 
 def _background_ratios(
@@ -507,28 +549,45 @@ def _background_ratios(
     times: FloatArray,
     face_slope: float,
     degree: int,
-) -> tuple[int, float, float]:
+    limit: float,
+) -> _Background:
     """How much the background follows the screen compared with the face, at the face's lag.
 
     Every background cell seen in most frames is fitted on its own (a cell keeps showing the same
-    part of the room, so its colour changes only with the light); the median over the cells is
-    robust to a few cells whose content changes (an edge that shakes in and out, a passer-by).
-    Returns the number of cells and two ratios to the face's slope: of the relative
-    (log-chromaticity) slopes, which is 1 for a screen replay that scales the whole picture, and
-    of the absolute slopes (relative slope times brightness), which is 1 for a glossy screen that
-    adds the same light everywhere. A real background is far away: both stay near 0 (negative
-    when the camera's white balance pushes against the face's colour cast).
+    part of the room, so its colour changes only with the light). The ratio is the larger of two
+    medians over cells of ratios to the face's slope: of the relative (log-chromaticity) slopes,
+    which is 1 for a screen replay that scales the whole picture, and of the absolute slopes
+    (relative slope times brightness), which is 1 for a glossy screen that adds the same light
+    everywhere. A real
+    background is far away: both stay near 0 (negative when the camera's white balance pushes
+    against the face's colour cast).
+
+    The median is robust to a few cells whose content changes (an edge that shakes in and out, a
+    passer-by). It misses a screen smaller than the frame with the real room around it: there the
+    camera's white balance pushes the room's cells against the colours (ratios of -1 to -3) while
+    the screen's cells follow them (~1), and the two can balance. So the cells close around the
+    head are also judged one by one: the share of them whose ratio exceeds `limit` (the screen's
+    own margin around the face, where a replay shows its picture).
     """
     cells = _cell_series(samples, len(samples))
     if not cells or face_slope <= 0.0:
-        return len(cells), math.inf, math.inf
-    relative, absolute = [], []
+        return _Background(len(cells), math.inf, 0, 0.0)
+    relative, absolute, close = [], [], []
     face_level = float(face.mean())
-    for where, colours in cells.values():
+    for where, colours, is_near in cells.values():
         slope = _slope(_log_chroma(colours), stimulus[where], times[where], degree)
         relative.append(slope / face_slope)
         absolute.append(slope * float(colours.mean()) / (face_slope * face_level))
-    return len(cells), float(np.median(relative)), float(np.median(absolute))
+        close.append(is_near)
+    near = np.array(close, dtype=bool)
+    both = np.array([relative, absolute], dtype=np.float64)
+    following = both.max(axis=0) > limit
+    return _Background(
+        cells=len(relative),
+        ratio=float(np.median(both, axis=1).max()),
+        near_cells=int(near.sum()),
+        near_following=float(following[near].mean()) if near.any() else 0.0,
+    )
 
 
 def _usable(
@@ -559,6 +618,10 @@ def _times_problem(captured_at_ms: Sequence[float | None], frames: int) -> str |
     return None
 
 
+def _finite(value: float) -> float:
+    return value if math.isfinite(value) else -1.0
+
+
 def check_light(
     steps: Sequence[LightStep],
     samples: Sequence[LightSample | None],
@@ -587,15 +650,15 @@ def check_light(
     shown, step = timeline.shown(times - fit.lag, params.exposure_ms)
     valid = step >= 0
     stimulus = shown[valid] - shown[valid].mean(axis=1, keepdims=True)
-    cells, relative, absolute = _background_ratios(
+    background = _background_ratios(
         [s for s, v in zip(kept, valid, strict=True) if v],
         face[valid],
         stimulus,
         times[valid],
         fit.modulation,
         params.drift_degree,
+        params.max_background_ratio,
     )
-    background_ratio = max(relative, absolute)
     scores.update(
         {
             "lag_ms": fit.lag,
@@ -605,16 +668,23 @@ def check_light(
             "step_agreement": fit.step_agreement,
             "fit_frames": float(fit.frames),
             "fit_steps": float(fit.steps),
-            "background_cells": float(cells),
-            "background_ratio": background_ratio if math.isfinite(background_ratio) else -1.0,
+            "background_cells": float(background.cells),
+            "background_ratio": _finite(background.ratio),
+            "near_cells": float(background.near_cells),
+            "near_following": background.near_following,
         }
     )
     if fit.correlation < params.min_correlation or fit.step_agreement < params.min_step_agreement:
         return _fail("the face's colour does not follow the light sequence", scores)
     if fit.modulation < params.min_modulation or fit.snr < params.min_snr:
         return _fail("the face's response to the light is too weak", scores)
-    if cells < params.min_background_cells:
+    if background.cells < params.min_background_cells:
         return _fail("too little background shows to tell a face from a screen", scores)
-    if background_ratio > params.max_background_ratio:
+    if background.ratio > params.max_background_ratio:
         return _fail("the background follows the light as the face does", scores)
+    if (
+        background.near_cells >= params.min_background_cells
+        and background.near_following > params.max_near_following
+    ):
+        return _fail("the background around the face follows the light as the face does", scores)
     return LightResult(passed=True, detail="the face follows the light sequence", scores=scores)

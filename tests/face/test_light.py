@@ -260,6 +260,57 @@ def test_a_screen_replay_fails_because_the_background_follows_too(person: str, a
     assert result.scores["background_ratio"] > 0.7
 
 
+def inset_in_room(
+    frames: list[Image], points: list[Points], scale: float
+) -> tuple[list[Image], list[Points]]:
+    """The replayed frames on a screen `scale` times the frame's size, centred, with a dim room
+    around it; then the filming phone's white balance (half-way to grey world, as phones settle
+    it over several frames), which pushes the room against whatever colour the screen shows."""
+    import cv2  # noqa: PLC0415
+
+    height, width = frames[0].shape[:2]
+    inner = (round(width * scale), round(height * scale))
+    left, top = (width - inner[0]) // 2, (height - inner[1]) // 2
+    rng = np.random.default_rng(3)
+    texture = cv2.GaussianBlur(rng.uniform(0.0, 1.0, (height, width)).astype(np.float32), (0, 0), 6.0)
+    room = (0.04 + 0.08 * texture)[..., None] * np.array([1.0, 0.9, 0.75], dtype=np.float32)
+    out = []
+    for frame in frames:
+        linear = room.copy()
+        linear[top : top + inner[1], left : left + inner[0]] = cv2.resize(
+            qa_light.LINEAR[frame], inner, interpolation=cv2.INTER_AREA
+        )
+        grey = linear.reshape(-1, 3).mean(axis=0)
+        balanced = qa_light.to_srgb(linear * (grey.mean() / grey) ** 0.5)
+        out.append(np.clip(np.rint(balanced), 0, 255).astype(np.uint8))
+    moved = [np.asarray(p * scale + np.array([left, top]), dtype=np.float64) for p in points]
+    return out, moved
+
+
+@pytest.mark.face
+@pytest.mark.parametrize("person", sorted(PEOPLE))
+def test_a_screen_smaller_than_the_frame_fails_by_the_margin_around_the_face(person: str) -> None:
+    frames, points, times = screen_replay(person, additive=False)
+    frames, points = inset_in_room(frames, points, scale=0.7)
+
+    result = decide(frames, points, times)
+
+    assert not result.passed
+    assert result.detail == "the background around the face follows the light as the face does"
+    assert result.scores["near_following"] > DEFAULT_LIGHT_PARAMS.max_near_following
+
+
+@pytest.mark.face
+@pytest.mark.parametrize("person", sorted(PEOPLE))
+def test_a_genuine_answer_passes_under_the_same_white_balance(person: str) -> None:
+    frames, points, times = answered(person)
+    frames, points = inset_in_room(frames, points, scale=1.0)
+
+    result = decide(frames, points, times)
+
+    assert result.passed, (result.detail, result.scores)
+
+
 @pytest.mark.face
 def test_missing_capture_times_fail() -> None:
     frames, points, times = answered("astronaut")
