@@ -13,6 +13,17 @@ class RateLimitRepository(Protocol):
         """Add one and return the new count."""
         ...
 
+    async def take(self, bucket: str, window: str, limit: int) -> bool:
+        """Add one unless the count has reached `limit`, in one atomic step; whether it was added.
+
+        Racing callers, in one process or many, cannot take more than `limit` between them: the
+        check and the write are one statement, not a read followed by a write."""
+        ...
+
+    async def give_back(self, bucket: str, window: str) -> None:
+        """Remove one taken with `take` that turned out not to count (a right password)."""
+        ...
+
 
 def day_window(at: datetime) -> str:
     return at.strftime("%Y-%m-%d")

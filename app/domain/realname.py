@@ -20,8 +20,15 @@ if TYPE_CHECKING:
     from app.security.vault import Vault
 
 REALNAME_TTL = timedelta(minutes=30)
-FAILURES_PER_DAY = 5
 NAME_MAX = 64
+# Wrong name and ID number pairs allowed per day (README, "Real-name check limits"), in three
+# buckets. A holder mistyping their own name has three tries; one account can probe at most five
+# pairs, so it cannot hunt through ID numbers; and one ID number takes at most twenty wrong names
+# from all accounts together, which bounds guessing a name spread over many accounts while a
+# stranger, with one account, cannot use up the holder's day.
+FAILURES_PER_ACCOUNT_AND_ID = 3
+FAILURES_PER_ACCOUNT = 5
+FAILURES_PER_ID = 20
 
 
 class RealnameCheck(msgspec.Struct, frozen=True, kw_only=True):
@@ -59,17 +66,24 @@ class RealnameService:
         parsed = parse_id_number(id_number, today=now.date())
         id_digest = self._vault.index(parsed.value)
         window = day_window(now)
-        buckets = (f"realname:account:{account_id}", f"realname:id:{id_digest}")
+        buckets = (
+            (f"realname:account-id:{account_id}:{id_digest}", FAILURES_PER_ACCOUNT_AND_ID),
+            (f"realname:account:{account_id}", FAILURES_PER_ACCOUNT),
+            (f"realname:id:{id_digest}", FAILURES_PER_ID),
+        )
         async with self._storage.unit_of_work() as uow:
-            for bucket in buckets:
-                if await uow.limits.count(bucket, window) >= FAILURES_PER_DAY:
+            # Every check is counted as a failure first and given back when it matches: one
+            # transaction, so racing checks cannot get more tries than the buckets hold.
+            for bucket, limit in buckets:
+                if not await uow.limits.take(bucket, window, limit):
                     raise RateLimited("too many failed real-name checks today",
                                       retry_after=seconds_to_next_day(now))
             cards = await uow.cards.by_id_digest(id_digest)
             matching = [c for c in cards if c.name == clean_name]
-            if not matching:
-                for bucket in buckets:
-                    await uow.limits.increment(bucket, window)
+            if matching:
+                for bucket, _ in buckets:
+                    await uow.limits.give_back(bucket, window)
+            else:
                 await uow.audit.record(now, "realname.mismatch", actor=client_id,
                                        subject=f"account:{account_id}")
         if not matching:

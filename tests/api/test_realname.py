@@ -114,18 +114,55 @@ async def test_five_failures_per_account_then_rate_limited(
     assert int(r.headers["retry-after"]) > 0
 
 
-async def test_five_failures_per_id_number_across_accounts(
+async def test_three_wrong_names_for_one_id_number_then_that_pair_is_rate_limited(
     client: AsyncTestClient[Any], services: Services, tmp_path: Path
 ) -> None:
     row = card_row(1, name="张三")
     await import_rows(services, tmp_path, [row])
-    phones = [f"1391234560{i}" for i in range(6)]
-    for phone in phones[:5]:
-        token = await channel_for_user(client, services, phone)
-        r = await client.post("/v1/realname", json={"name": "李四", "id_number": row["id_number"]},
+    token = await channel_for_user(client, services)
+    for name in ("李四", "王五", "赵六"):
+        r = await client.post("/v1/realname", json={"name": name, "id_number": row["id_number"]},
                               headers=bearer(token))
         assert r.status_code == 404
-    token = await channel_for_user(client, services, phones[5])
+    r = await client.post("/v1/realname", json={"name": "张三", "id_number": row["id_number"]},
+                          headers=bearer(token))
+    assert r.status_code == 429
+
+
+async def test_a_stranger_cannot_lock_the_holder_out(
+    client: AsyncTestClient[Any], services: Services, tmp_path: Path
+) -> None:
+    row = card_row(1, name="张三")
+    await import_rows(services, tmp_path, [row])
+    stranger = await channel_for_user(client, services, "13912345600")
+    outcomes = []
+    for guess in ("李四", "王五", "赵六", "钱七", "孙八"):
+        r = await client.post("/v1/realname", json={"name": guess, "id_number": row["id_number"]},
+                              headers=bearer(stranger))
+        outcomes.append(r.status_code)
+    assert outcomes == [404, 404, 404, 429, 429]
+
+    holder = await channel_for_user(client, services, "13912345601")
+    r = await client.post("/v1/realname", json={"name": "张三", "id_number": row["id_number"]},
+                          headers=bearer(holder))
+    assert r.status_code == 201, r.text
+
+
+async def test_twenty_wrong_names_per_id_number_across_accounts(
+    client: AsyncTestClient[Any], services: Services, tmp_path: Path
+) -> None:
+    row = card_row(1, name="张三")
+    await import_rows(services, tmp_path, [row])
+    guesses = iter(f"李{chr(0x4E00 + i)}" for i in range(40))
+    wrong = 0
+    for index in range(7):
+        token = await channel_for_user(client, services, f"139123456{index:02d}")
+        for _ in range(3):
+            r = await client.post("/v1/realname", json={"name": next(guesses), "id_number": row["id_number"]},
+                                  headers=bearer(token))
+            wrong += r.status_code == 404
+    assert wrong == 20
+    token = await channel_for_user(client, services, "13912345699")
     r = await client.post("/v1/realname", json={"name": "张三", "id_number": row["id_number"]},
                           headers=bearer(token))
     assert r.status_code == 429

@@ -54,6 +54,21 @@ class SqliteLimits:
         assert row is not None
         return int(row[0])
 
+    async def take(self, bucket: str, window: str, limit: int) -> bool:
+        if limit <= 0:
+            return False
+        cursor = await self._conn.execute(
+            "INSERT INTO rate_counters (bucket, window, count) VALUES (?, ?, 1)"
+            " ON CONFLICT (bucket, window) DO UPDATE SET count = count + 1 WHERE count < ?"
+            " RETURNING count",
+            (bucket, window, limit))
+        return await cursor.fetchone() is not None
+
+    async def give_back(self, bucket: str, window: str) -> None:
+        await self._conn.execute(
+            "UPDATE rate_counters SET count = count - 1 WHERE bucket = ? AND window = ? AND count > 0",
+            (bucket, window))
+
 
 class SqliteAudit:
     def __init__(self, conn: aiosqlite.Connection) -> None:
