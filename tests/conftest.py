@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import httpx
-
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
