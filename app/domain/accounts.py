@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 import msgspec
 
 from app.domain.limits import day_window, seconds_to_next_day
+from app.domain.text import ascii_number
 from app.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
 from app.security.passwords import DUMMY_HASH, hash_password, verify_password
 from app.security.secrets import digest, new_token, numeric_code, same
@@ -25,7 +26,7 @@ USER_REFRESH_TTL = timedelta(days=30)
 LOGIN_FAILURES_PER_DAY = 10
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
 
-_PHONE = re.compile(r"^1[3-9]\d{9}$")  # mainland China mobile numbers
+_PHONE = re.compile(r"^1[3-9][0-9]{9}$")  # mainland China mobile numbers, ASCII digits
 
 TokenKind = Literal["user", "user_refresh", "access", "refresh"]
 
@@ -109,7 +110,7 @@ class UserTokens(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def normalise_phone(raw: str) -> str:
-    phone = raw.strip().removeprefix("+86").replace(" ", "").replace("-", "")
+    phone = ascii_number(raw).removeprefix("+86").replace(" ", "").replace("-", "")
     if not _PHONE.match(phone):
         raise InvalidInput("phone: a mainland China mobile number of 11 digits", code="invalid_phone",
                            field="phone")
@@ -168,7 +169,7 @@ class AccountService:
             elif latest.attempts >= SMS_CODE_MAX_TRIES:
                 refusal = InvalidInput("too many wrong tries; request a new SMS code",
                                        code="sms_code_exhausted", field="sms_code")
-            elif not same(latest.code_hash, _code_hash(phone, code.strip())):
+            elif not same(latest.code_hash, _code_hash(phone, ascii_number(code))):
                 await uow.sms_codes.count_attempt(latest.id)
                 refusal = InvalidInput("the SMS code is wrong", code="sms_code_invalid", field="sms_code")
             else:

@@ -11,11 +11,12 @@ from datetime import date
 
 import msgspec
 
+from app.domain.text import ascii_number
 from app.errors import InvalidInput
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
-_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")  # ASCII only: `\d` would take any script's digits
 # First two digits: province-level divisions (GB/T 2260), with 71/81/82 for Taiwan, Hong Kong, Macao.
 PROVINCES = frozenset(
     {11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
@@ -42,7 +43,7 @@ def check_character(first17: str) -> str:
 
 def parse_id_number(raw: str, *, today: date | None = None, field: str = "id_number") -> IdNumber:
     """Validate shape, region, birth date and check character; raise `invalid_id_number`."""
-    value = raw.strip().upper()
+    value = ascii_number(raw).upper()
 
     def refuse(reason: str) -> InvalidInput:
         return InvalidInput(f"{field}: {reason}", code="invalid_id_number", field=field)

@@ -10,6 +10,7 @@ import msgspec
 from app.domain.idnumber import mask_name, parse_id_number
 from app.domain.limits import day_window, seconds_to_next_day
 from app.domain.registry import card_usability
+from app.domain.text import normalise_name
 from app.errors import Conflict, InvalidInput, NotFound, RateLimited
 from app.security.secrets import new_token
 
@@ -59,7 +60,7 @@ class RealnameService:
 
     async def check(self, account_id: int, client_id: str, name: str, id_number: str) -> RealnameResult:
         now = self._clock.now()
-        clean_name = name.strip()
+        clean_name = normalise_name(name)
         if not clean_name or len(clean_name) > NAME_MAX:
             raise InvalidInput(f"name: 1 to {NAME_MAX} characters", code="invalid_name", field="name")
         # Validated before any lookup, so malformed numbers never touch the registry.
@@ -79,7 +80,7 @@ class RealnameService:
                     raise RateLimited("too many failed real-name checks today",
                                       retry_after=seconds_to_next_day(now))
             cards = await uow.cards.by_id_digest(id_digest)
-            matching = [c for c in cards if c.name == clean_name]
+            matching = [c for c in cards if normalise_name(c.name) == clean_name]
             if matching:
                 for bucket, _ in buckets:
                     await uow.limits.give_back(bucket, window)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import msgspec
 
 from app.domain.idnumber import PROVINCES, mask_id_number, parse_id_number
+from app.domain.text import ascii_number, normalise_name
 from app.errors import DomainError
 
 if TYPE_CHECKING:
@@ -21,8 +22,8 @@ if TYPE_CHECKING:
     from app.security.vault import Vault
 
 CARD_NO = re.compile(r"^[A-Z0-9]{6,20}$")
-AAB301 = re.compile(r"^\d{6}$")  # aab301: the issuing region's 6-digit administrative code
-POSTCODE = re.compile(r"^\d{6}$")
+AAB301 = re.compile(r"^[0-9]{6}$")  # aab301: the issuing region's 6-digit administrative code
+POSTCODE = re.compile(r"^[0-9]{6}$")
 REQUIRED = ("card_no", "name", "id_number", "aab301")
 OPTIONAL_TEXT = ("phone", "address", "postcode", "ethnicity", "bank")
 KNOWN_KEYS = frozenset((*REQUIRED, *OPTIONAL_TEXT, "photo", "collected_on", "financial_active"))
@@ -168,14 +169,14 @@ class RegistryImporter:
         missing = [k for k in REQUIRED if not isinstance(row.get(k), str) or not row[k].strip()]
         if missing:
             raise BadRow(f"missing or empty: {', '.join(missing)}")
-        card_no = row["card_no"].strip().upper()
+        card_no = ascii_number(row["card_no"]).upper()
         if not CARD_NO.match(card_no):
             raise BadRow("card_no: 6-20 letters or digits")
         try:
             id_number = parse_id_number(row["id_number"], today=today)
         except DomainError as exc:
             raise BadRow(exc.detail) from None
-        aab301 = row["aab301"].strip()
+        aab301 = ascii_number(row["aab301"])
         if not AAB301.match(aab301) or int(aab301[:2]) not in PROVINCES:
             raise BadRow("aab301: a 6-digit administrative region code")
         texts: dict[str, str | None] = {}
@@ -195,7 +196,7 @@ class RegistryImporter:
         photo, photo_sha = self._photo(row.get("photo"), base)
         record = CardRecord(
             card_no=card_no, id_digest=self._vault.index(id_number.value),
-            id_masked=mask_id_number(id_number.value), name=row["name"].strip(), aab301=aab301,
+            id_masked=mask_id_number(id_number.value), name=normalise_name(row["name"]), aab301=aab301,
             birth_date=id_number.birth_date, gender=id_number.gender, collected_on=collected_on,
             # The social security application is enabled when the card is collected.
             ss_state="active" if collected_on else "inactive",
@@ -204,7 +205,8 @@ class RegistryImporter:
             photo_sha256=photo_sha, phone=texts["phone"], address=texts["address"],
             postcode=texts["postcode"], ethnicity=texts["ethnicity"], bank=texts["bank"],
         )
-        canonical = {**row, "photo": photo_sha, "card_no": card_no, "id_number": id_number.value}
+        canonical = {**row, "photo": photo_sha, "card_no": card_no, "id_number": id_number.value,
+                     "name": record.name, "aab301": aab301}
         digest = hashlib.sha256(json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
         return NewCard(
             record=record,

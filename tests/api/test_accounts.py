@@ -124,3 +124,27 @@ async def test_outbox_is_absent_outside_dev(tmp_path: Any) -> None:
     async with AsyncTestClient(app) as test_client:
         r = await test_client.get("/v1/dev/outbox", params={"phone": PHONE})
     assert r.status_code == 404
+
+
+async def test_a_full_width_phone_is_the_same_phone(client: AsyncTestClient[Any], clock: FrozenClock) -> None:
+    await register_and_login(client, PHONE)
+    clock.advance(timedelta(minutes=2))
+    full_width = PHONE.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"})
+    r = await client.post("/v1/accounts/sms-codes", json={"phone": full_width})
+    assert r.status_code == 202
+    outbox = (await client.get("/v1/dev/outbox", params={"phone": PHONE})).json()
+    code = outbox["messages"][0]["body"].split("验证码 ")[1][:6]
+    r = await client.post("/v1/accounts", json={"phone": full_width, "password": PASSWORD, "sms_code": code})
+    assert r.status_code == 409
+    assert r.json()["code"] == "account_exists"
+
+
+async def test_other_scripts_digits_are_not_a_phone_or_a_code(client: AsyncTestClient[Any]) -> None:
+    arabic_indic = "".join(chr(0x0660 + int(c)) for c in PHONE)
+    r = await client.post("/v1/accounts/sms-codes", json={"phone": arabic_indic})
+    assert r.status_code == 422
+    assert r.json()["code"] == "invalid_phone"
+    code = await sms_code(client, PHONE)
+    r = await register(client, "".join(chr(0x0660 + int(c)) for c in code))
+    assert r.status_code == 400
+    assert r.json()["code"] == "invalid_request"

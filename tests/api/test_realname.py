@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from litestar.testing import AsyncTestClient
 
 from app.services import Services
@@ -38,6 +39,41 @@ async def test_matching_name_and_id_pass_with_masked_holder(
     assert body["holder"] == {"name": "张*", "id_number": row["id_number"][:6] + "********" + row["id_number"][-4:]}
     assert row["id_number"] not in r.text
     assert body["card_no"] == row["card_no"]
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["阿卜杜•热合曼", "阿卜杜・热合曼", "阿卜杜‧热合曼", "阿卜杜\u200b·热合曼", " 阿卜杜·热合曼\ufeff"],
+)
+async def test_a_name_typed_with_another_middle_dot_or_invisible_characters_matches(
+    client: AsyncTestClient[Any], services: Services, tmp_path: Path, typed: str
+) -> None:
+    row = card_row(1, name="阿卜杜·热合曼")
+    await import_rows(services, tmp_path, [row])
+    token = await channel_for_user(client, services)
+    r = await client.post("/v1/realname", json={"name": typed, "id_number": row["id_number"]},
+                          headers=bearer(token))
+    assert r.status_code == 201, r.text
+
+
+async def test_a_name_imported_with_another_dot_is_stored_in_the_one_form(
+    client: AsyncTestClient[Any], services: Services, tmp_path: Path
+) -> None:
+    row = card_row(1, name="阿卜杜・热合曼")
+    await import_rows(services, tmp_path, [row])
+    async with services.storage.unit_of_work() as uow:
+        card = await uow.cards.get(row["card_no"])
+    assert card is not None and card.name == "阿卜杜·热合曼"
+
+
+async def test_a_full_width_id_number_imports_as_the_same_person(
+    client: AsyncTestClient[Any], services: Services, tmp_path: Path
+) -> None:
+    row = card_row(1)
+    await import_rows(services, tmp_path, [row])
+    full_width = {**row, "id_number": row["id_number"].translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789X"})}
+    report = await services.registry.import_file(write_jsonl(tmp_path / "again.jsonl", [full_width]))
+    assert (report.added, report.unchanged, report.errors) == (0, 1, [])
 
 
 async def test_bad_checksum_is_refused_before_lookup(

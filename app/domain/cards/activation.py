@@ -10,6 +10,7 @@ import msgspec
 
 from app.domain.cards.lifecycle import require_normal
 from app.domain.cards.model import ActivationChannel, Application, CardRecord, Contact
+from app.domain.text import ascii_number
 from app.errors import Conflict, InvalidInput
 
 RequestedApplications = Literal["social_security", "financial", "both"]
@@ -43,9 +44,9 @@ def applications_for(
 
 def normalise_contact(contact: Contact) -> Contact:
     """Validate the phone (mainland mobile), address and postcode (6 digits) being confirmed."""
-    phone = contact.phone.strip() if contact.phone is not None else None
+    phone = ascii_number(contact.phone) if contact.phone is not None else None
     address = contact.address.strip() if contact.address is not None else None
-    postcode = contact.postcode.strip() if contact.postcode is not None else None
+    postcode = ascii_number(contact.postcode) if contact.postcode is not None else None
     if phone is not None and not _PHONE.fullmatch(phone):
         raise InvalidInput("contact.phone: an 11-digit mobile number", code="invalid_contact",
                            field="contact.phone")

@@ -74,7 +74,7 @@ async def test_activation_confirms_and_updates_contact(w: World) -> None:
 
 
 @pytest.mark.parametrize("contact", [
-    Contact(phone="12345"), Contact(phone="1391234567８"), Contact(postcode="2660"), Contact(address=" "),
+    Contact(phone="12345"), Contact(phone="1391234567\u0668"), Contact(postcode="2660"), Contact(address=" "),
 ])
 async def test_activation_refuses_malformed_contact(w: World, contact) -> None:
     w.put(card())
