@@ -21,6 +21,7 @@ from app.face.engine import FaceEngine
 from app.http import accounts, admin, cards, dev, discovery, ecards, face, health, oauth, qrcodes, realname
 from app.http.deps import DEPENDENCIES
 from app.http.problems import domain_error_handler, http_error_handler, unhandled_error_handler
+from app.http.requests import EcardRequest
 
 VERSION = "1.0.0"
 
@@ -56,6 +57,7 @@ def create_app(
         route_handlers=handlers,
         dependencies=DEPENDENCIES,
         lifespan=[lifespan],
+        request_class=EcardRequest,
         exception_handlers={
             DomainError: domain_error_handler,
             HTTPException: http_error_handler,

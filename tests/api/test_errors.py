@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from litestar.testing import AsyncTestClient
 
 from tests.flow import bearer
@@ -84,3 +85,25 @@ async def test_out_of_range_path_number_is_400_not_500(client: AsyncTestClient[A
     r = await client.get("/v1/status-lists/705572824044922339328")
     assert r.status_code == 400
     assert r.json()["code"] == "invalid_request"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"phone": "\xff\xfe"}',  # not UTF-8
+        b"\xfe\xff\x00{",  # a UTF-16 byte-order mark
+        b"[" * 5000 + b"]" * 5000,  # nested deeper than the decoder goes
+        b'{"a":' * 3000 + b"1" + b"}" * 3000,
+    ],
+)
+async def test_undecodable_json_on_an_open_endpoint_is_400(client: AsyncTestClient[Any], body: bytes) -> None:
+    r = await client.post("/v1/accounts/sms-codes", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 400
+    assert r.json()["code"] == "malformed_json"
+
+
+async def test_a_json_endpoint_refuses_text_plain_with_415(client: AsyncTestClient[Any]) -> None:
+    r = await client.post("/v1/accounts/sms-codes", content=b'{"phone": "13912345678"}',
+                          headers={"content-type": "text/plain"})
+    assert r.status_code == 415
+    assert r.json()["code"] == "unsupported_media_type"
