@@ -35,7 +35,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with (open_services(settings, clock=clock, face_engine=face_engine) as services,
+        async with (open_services(settings, clock=clock, face_engine=face_engine,
+                                  start_face_workers=face_engine is None) as services,
                     periodic_sweep(services.cards, settings.sweep_interval_seconds)):
             app.state.services = services
             yield

@@ -31,12 +31,17 @@ def _check_photo(data: bytes) -> None:
 
 @asynccontextmanager
 async def open_services(
-    settings: Settings, *, clock: Clock | None = None, face_engine: FaceEngine | None = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    face_engine: FaceEngine | None = None,
+    start_face_workers: bool = False,
 ) -> AsyncIterator[Services]:
     """Open storage and build every service; everything is closed again on exit.
 
-    The face engine's worker processes start on first use; pass `face_engine` to share one (the
-    test suite does, so that each test does not start its own workers).
+    The face engine's worker processes start on first use, or at once with `start_face_workers`
+    (the server: its first face request then finds the models loaded); pass `face_engine` to
+    share one (the test suite does, so that each test does not start its own workers).
     """
     settings.check()
     if not settings.database_url.startswith("sqlite:///"):
@@ -47,6 +52,8 @@ async def open_services(
     await database.open()
     engine = face_engine or ProcessPoolFaceEngine(settings.face_workers or None)
     try:
+        if start_face_workers and isinstance(engine, ProcessPoolFaceEngine):
+            await engine.start()
         storage = SqliteStorage(database)
         sms: SmsSender = (
             load_sender(settings.sms_sender) if settings.sms_sender else OutboxSmsSender(storage, clock)

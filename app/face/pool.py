@@ -6,6 +6,9 @@ landmarks and encodings run in `app.face.worker` inside the pool. Workers are st
 (aiosqlite keeps one), while a fork server is single-threaded, has `app.face.worker` and its
 libraries imported already, and so starts (and restarts) workers faster than "spawn".
 
+Workers end with the server, however it ends: a server killed with SIGKILL leaves no worker behind
+(a parent-death signal on Linux, and a watchdog thread that checks the server's PID every second).
+
 A worker that dies (a crash in native code, the OOM killer) breaks the whole executor: the
 requests in flight fail with `Unavailable` (`face_engine_unavailable`, 503) and a fresh pool is
 created, so the next request works.
@@ -14,9 +17,14 @@ created, so the next request works.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -66,7 +74,38 @@ def _guarded(fn: Callable[..., T], *args: Any) -> T | _Refusal:
 WORKER_NICENESS = 10
 
 
-def _start_worker() -> None:
+# A worker outlives a server killed with SIGKILL unless it watches: its parent is the fork server,
+# which exits when the server's end of its pipe closes, but the worker would be left to init.
+WATCH_INTERVAL_SECONDS = 1.0
+_PR_SET_PDEATHSIG = 1
+
+
+def _exit_with_parent() -> None:
+    """Linux: have the kernel send SIGKILL when the parent (the fork server) exits."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # no prctl: the watchdog below still ends the worker
+        log.warning("could not ask for a parent-death signal; relying on the watchdog")
+
+
+def _watch_server(server_pid: int) -> None:
+    """End this worker once the server process is gone, however it died."""
+    while True:
+        time.sleep(WATCH_INTERVAL_SECONDS)
+        try:
+            os.kill(server_pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:  # the PID now belongs to someone else's process
+            os._exit(0)
+
+
+def _start_worker(server_pid: int) -> None:
+    _exit_with_parent()
+    threading.Thread(target=_watch_server, args=(server_pid,), name="server-watch", daemon=True).start()
     os.nice(WORKER_NICENESS)
     worker.load_models()
 
@@ -98,7 +137,8 @@ class ProcessPoolFaceEngine(WorkerFunctionsEngine):
 
     def _new_executor(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=self._context, initializer=_start_worker
+            max_workers=self.workers, mp_context=self._context, initializer=_start_worker,
+            initargs=(os.getpid(),),
         )
 
     async def start(self) -> None:

@@ -115,12 +115,12 @@ async def test_user_token_expires(client: AsyncTestClient[Any], clock: FrozenClo
     assert r.status_code == 401
 
 
-async def test_outbox_is_absent_outside_dev(tmp_path: Any) -> None:
+async def test_outbox_is_absent_outside_dev(tmp_path: Any, face_engine: Any) -> None:
     from app.asgi import create_app  # noqa: PLC0415
     from app.config import Settings  # noqa: PLC0415
 
     app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'p.db'}", env="test",
-                              keys_dir=tmp_path / "k"))
+                              keys_dir=tmp_path / "k"), face_engine=face_engine)
     async with AsyncTestClient(app) as test_client:
         r = await test_client.get("/v1/dev/outbox", params={"phone": PHONE})
     assert r.status_code == 404
