@@ -63,7 +63,7 @@ async def open_services(
         yield Services(
             settings=settings, clock=clock, storage=storage, vault=vault,
             channels=ChannelService(storage, clock),
-            accounts=AccountService(storage, clock, sms),
+            accounts=AccountService(storage, clock, sms, sms_per_minute=settings.sms_per_minute),
             consent=ConsentService(storage, clock),
             realname=realname,
             registry=RegistryImporter(storage, clock, vault, _check_photo),

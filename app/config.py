@@ -32,6 +32,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     face_audit_frames: bool = False
     sweep_interval_seconds: float = 3600.0
     sms_sender: str = ""  # module:factory of a carrier gateway; empty = the dev outbox
+    sms_per_minute: int = 600  # codes sent per minute by the whole service: the carrier budget
 
     @property
     def is_dev(self) -> bool:
@@ -54,6 +55,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             )
         if self.face_workers < 0:
             raise ConfigError("ECARD_FACE_WORKERS must be 0 (one per core) or more")
+        if self.sms_per_minute < 1:
+            raise ConfigError("ECARD_SMS_PER_MINUTE must be 1 or more")
         if self.env != "prod":
             return
         if self.admin_token == DEV_ADMIN_TOKEN or len(self.admin_token) < _MIN_SECRET_LENGTH:
@@ -88,6 +91,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         "ECARD_FACE_AUDIT_FRAMES": "face_audit_frames",
         "ECARD_SWEEP_INTERVAL_SECONDS": "sweep_interval_seconds",
         "ECARD_SMS_SENDER": "sms_sender",
+        "ECARD_SMS_PER_MINUTE": "sms_per_minute",
     }
     for variable, field in names.items():
         if variable in env:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 import msgspec
 
-from app.domain.limits import day_window, seconds_to_next_day
+from app.domain.limits import day_window, minute_window, seconds_to_next_day, seconds_to_next_minute
 from app.domain.text import ascii_number
 from app.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
 from app.security.passwords import DUMMY_HASH, hash_password, verify_password
@@ -21,6 +21,13 @@ if TYPE_CHECKING:
 SMS_CODE_TTL = timedelta(minutes=5)
 SMS_CODE_MAX_TRIES = 5
 SMS_RESEND_INTERVAL = timedelta(minutes=1)
+# SMS pumping (codes requested for many numbers to run up the carrier bill) is bounded three ways
+# besides the one-a-minute rule per phone: per phone and day, per client address (by minute and
+# by day: mobile carriers put many users behind one address, so these leave room for a crowd),
+# and for the whole service per minute (`Settings.sms_per_minute`, the carrier budget).
+SMS_PER_PHONE_PER_DAY = 10
+SMS_PER_ADDRESS_PER_MINUTE = 10
+SMS_PER_ADDRESS_PER_DAY = 200
 USER_TOKEN_TTL = timedelta(minutes=15)
 USER_REFRESH_TTL = timedelta(days=30)
 LOGIN_FAILURES_PER_DAY = 10
@@ -122,22 +129,44 @@ def _code_hash(phone: str, code: str) -> str:
 
 
 class AccountService:
-    def __init__(self, storage: Storage, clock: Clock, sms: SmsSender) -> None:
+    def __init__(self, storage: Storage, clock: Clock, sms: SmsSender, *, sms_per_minute: int = 600) -> None:
         self._storage = storage
         self._clock = clock
         self._sms = sms
+        self._sms_per_minute = sms_per_minute
 
-    async def send_sms_code(self, raw_phone: str) -> int:
-        """Send a one-time code; at most one per phone per minute. Returns its lifetime in seconds."""
+    async def send_sms_code(self, raw_phone: str, client_address: str = "") -> int:
+        """Send a one-time code; returns its lifetime in seconds.
+
+        At most one per phone per minute and `SMS_PER_PHONE_PER_DAY` a day, `SMS_PER_ADDRESS_*`
+        from one client address, and the service's `sms_per_minute` in all. The limits are taken
+        in the transaction that records the code, so racing requests cannot pass them together.
+        """
         phone = normalise_phone(raw_phone)
         now = self._clock.now()
         code = numeric_code(6)
+        day, minute = day_window(now), minute_window(now)
+        buckets = [
+            (f"sms:phone:{phone}", day, SMS_PER_PHONE_PER_DAY, "sms_daily_limit",
+             "too many codes for this phone today", seconds_to_next_day(now)),
+            (f"sms:address:{client_address}", minute, SMS_PER_ADDRESS_PER_MINUTE, "rate_limited",
+             "too many codes requested from this address; wait a minute", seconds_to_next_minute(now)),
+            (f"sms:address:{client_address}", day, SMS_PER_ADDRESS_PER_DAY, "rate_limited",
+             "too many codes requested from this address today", seconds_to_next_day(now)),
+            ("sms:all", minute, self._sms_per_minute, "rate_limited",
+             "the service is sending too many codes; try again in a minute", seconds_to_next_minute(now)),
+        ]
         async with self._storage.unit_of_work() as uow:
             latest = await uow.sms_codes.latest(phone)
             if latest is not None and now - latest.created_at < SMS_RESEND_INTERVAL:
                 wait = SMS_RESEND_INTERVAL - (now - latest.created_at)
                 raise RateLimited("one code per phone per minute", code="sms_too_frequent",
                                   retry_after=max(1, int(wait.total_seconds())))
+            for bucket, window, limit, refusal, detail, retry_after in buckets:
+                if not client_address and bucket.startswith("sms:address:"):
+                    continue
+                if not await uow.limits.take(bucket, window, limit):
+                    raise RateLimited(detail, code=refusal, retry_after=retry_after)
             await uow.sms_codes.add(phone, _code_hash(phone, code), now, now + SMS_CODE_TTL)
         await self._sms.send(phone, f"【电子社保卡】验证码 {code}，5分钟内有效。Your ecard code is {code}.")
         return int(SMS_CODE_TTL.total_seconds())

@@ -29,6 +29,14 @@ def day_window(at: datetime) -> str:
     return at.strftime("%Y-%m-%d")
 
 
+def minute_window(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M")
+
+
+def seconds_to_next_minute(at: datetime) -> int:
+    return max(1, 60 - at.second)
+
+
 def seconds_to_next_day(at: datetime) -> int:
     midnight = at.replace(hour=0, minute=0, second=0, microsecond=0)
     return max(1, 86400 - int((at - midnight).total_seconds()))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from litestar import Controller, post
+from typing import Any
+
+from litestar import Controller, Request, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
@@ -26,9 +28,13 @@ class AccountController(Controller):
     tags = ["accounts"]
 
     @post("/accounts/sms-codes", status_code=202, responses=PROBLEMS)
-    async def send_sms_code(self, data: JSONBody[SmsCodeRequest], services: ServicesDep) -> SmsCodeSent:
-        """Send a one-time code to a phone (at most one a minute; valid five minutes)."""
-        expires_in = await services.accounts.send_sms_code(data.phone)
+    async def send_sms_code(
+        self, request: Request[Any, Any, Any], data: JSONBody[SmsCodeRequest], services: ServicesDep
+    ) -> SmsCodeSent:
+        """Send a one-time code to a phone (valid five minutes). At most one a minute and ten a day
+        per phone, and a bounded rate per client address and for the whole service."""
+        address = request.client.host if request.client else ""
+        expires_in = await services.accounts.send_sms_code(data.phone, address)
         return SmsCodeSent(phone=data.phone, expires_in=expires_in)
 
     @post("/accounts", status_code=HTTP_201_CREATED, responses=PROBLEMS)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ from rich.table import Table
 
 from app.config import DEV_ADMIN_TOKEN
 from app.qa.fixtures import frame_bytes
+
+MAX_SMS_WAITS = 5
 
 REDIRECT = "https://qa.example.cn/ecard/callback"
 PASSWORD = "Qa-run-pass-1"  # noqa: S105 - a throwaway account per scenario
@@ -69,10 +72,22 @@ class Flow:
         channel: dict[str, Any] = r.json()
         return channel
 
+    def _send_sms_code(self, phone: str) -> httpx.Response:
+        """Ask for a code as a well-behaved client does: on 429 wait as long as Retry-After says
+        (the server bounds codes per client address per minute) and ask again."""
+        for _ in range(MAX_SMS_WAITS):
+            sent = self.http.post("/v1/accounts/sms-codes", json={"phone": phone})
+            if sent.status_code != 429 or sent.json().get("code") != "rate_limited":
+                return sent
+            wait = min(int(sent.headers.get("retry-after", "60")), 60)
+            click.echo(f"  the server limits SMS codes per address: waiting {wait} s", err=True)
+            time.sleep(wait)
+        return sent
+
     def citizen(self) -> str:
         """A new account, logged in; returns the user token."""
         phone = f"139{secrets.randbelow(10**8):08d}"
-        _expect(self.http.post("/v1/accounts/sms-codes", json={"phone": phone}), 202)
+        _expect(self._send_sms_code(phone), 202)
         outbox = self.http.get("/v1/dev/outbox", params={"phone": phone})
         _expect(outbox, 200)
         code = outbox.json()["messages"][0]["body"].split("验证码 ")[1][:6]

@@ -5,9 +5,18 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
-from app.domain.accounts import LOGIN_FAILURES_PER_DAY
+import msgspec
+
+from app.clock import FrozenClock
+from app.composition import open_services
+from app.config import Settings
+from app.domain.accounts import LOGIN_FAILURES_PER_DAY, SMS_PER_ADDRESS_PER_MINUTE, SMS_PER_PHONE_PER_DAY
+from app.errors import RateLimited
+from app.face.pool import ProcessPoolFaceEngine
+from app.services import Services
 from app.domain.realname import FAILURES_PER_ACCOUNT_AND_ID
 from tests.api.test_realname import channel_for_user
 from tests.conftest import Servers
@@ -59,3 +68,47 @@ async def test_racing_wrong_names_get_no_more_than_the_days_tries(servers: Serve
     statuses = Counter(r.status_code for r in await asyncio.gather(*tries))
 
     assert statuses == {404: FAILURES_PER_ACCOUNT_AND_ID, 429: 12 - FAILURES_PER_ACCOUNT_AND_ID}
+
+
+async def test_one_client_cannot_pump_codes_to_many_numbers(servers: Servers) -> None:
+    phones = [f"1390000{n:04d}" for n in range(60)]
+    sent = await asyncio.gather(*(
+        (servers.one if i % 2 else servers.two).post("/v1/accounts/sms-codes", json={"phone": phone})
+        for i, phone in enumerate(phones)
+    ))
+    statuses = Counter(r.status_code for r in sent)
+
+    assert statuses == {202: SMS_PER_ADDRESS_PER_MINUTE, 429: 60 - SMS_PER_ADDRESS_PER_MINUTE}
+    refused = next(r for r in sent if r.status_code == 429)
+    assert refused.json()["code"] == "rate_limited"
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+
+
+async def test_a_phone_gets_at_most_ten_codes_a_day(servers: Servers, clock: FrozenClock) -> None:
+    statuses = []
+    for _ in range(SMS_PER_PHONE_PER_DAY + 1):
+        r = await servers.one.post("/v1/accounts/sms-codes", json={"phone": PHONE})
+        statuses.append((r.status_code, r.json().get("code")))
+        clock.advance(timedelta(seconds=61))
+
+    assert statuses[:-1] == [(202, None)] * SMS_PER_PHONE_PER_DAY
+    assert statuses[-1] == (429, "sms_daily_limit")
+
+
+async def test_the_service_sends_no_more_than_its_budget_a_minute(
+    settings: Settings, clock: FrozenClock, face_engine: ProcessPoolFaceEngine
+) -> None:
+    budget = msgspec.structs.replace(settings, sms_per_minute=5)
+    async with open_services(budget, clock=clock, face_engine=face_engine) as services:
+        outcomes = await asyncio.gather(*(
+            _send(services, f"1390000{n:04d}", f"10.0.{n}.1") for n in range(12)
+        ), return_exceptions=True)
+        sent = [o for o in outcomes if o == 300]
+        refused = [o for o in outcomes if isinstance(o, RateLimited)]
+        assert (len(sent), len(refused)) == (5, 7)
+        clock.advance(timedelta(minutes=1))
+        assert await _send(services, "13900009999", "10.0.99.1") == 300
+
+
+async def _send(services: Services, phone: str, address: str) -> int:
+    return await services.accounts.send_sms_code(phone, address)
