@@ -18,7 +18,7 @@ from app.face.engine import FaceEngine
 from app.face.images import decode_image
 from app.face.pool import ProcessPoolFaceEngine
 from app.issuance import build_issuance
-from app.security.vault import load_vault
+from app.security.vault import check_private_keys, load_vault
 from app.services import Services
 from app.sms import OutboxSmsSender, load_sender
 from app.storage.database import Database
@@ -47,6 +47,8 @@ async def open_services(
     if not settings.database_url.startswith("sqlite:///"):
         raise ConfigError("only sqlite:///PATH database URLs are supported in this version")
     clock = clock or SystemClock()
+    if settings.env == "prod":
+        check_private_keys(settings.keys_dir)
     vault = load_vault(settings.keys_dir, create=settings.env != "prod")
     database = Database(settings.sqlite_path)
     await database.open()
@@ -63,7 +65,7 @@ async def open_services(
         yield Services(
             settings=settings, clock=clock, storage=storage, vault=vault,
             channels=ChannelService(storage, clock),
-            accounts=AccountService(storage, clock, sms, sms_per_minute=settings.sms_per_minute),
+            accounts=AccountService(storage, clock, sms, vault, sms_per_minute=settings.sms_per_minute),
             consent=ConsentService(storage, clock),
             realname=realname,
             registry=RegistryImporter(storage, clock, vault, _check_photo),

@@ -38,6 +38,19 @@ class Vault:
         return hmac.new(self._index_key, value.encode(), hashlib.sha256).hexdigest()
 
 
+def check_private_keys(keys_dir: Path) -> None:
+    """Refuse key files that other accounts on the host can read (production start-up).
+
+    The data key unseals every ID number and photo, a signing key issues e-cards: a key file
+    with any group or other permission is refused, with the command that fixes it."""
+    for path in sorted([keys_dir / DATA_KEY_FILE, *keys_dir.rglob("*.pem")]):
+        if path.exists() and path.stat().st_mode & 0o077:
+            raise ConfigError(
+                f"{path} can be read by other accounts (mode {path.stat().st_mode & 0o777:o}); "
+                f"run `chmod 600 {path}` before starting in production"
+            )
+
+
 def load_vault(keys_dir: Path, *, create: bool) -> Vault:
     """Read the data key, creating it (mode 0600) when `create` is true and it is missing."""
     path = keys_dir / DATA_KEY_FILE

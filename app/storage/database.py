@@ -10,6 +10,7 @@ locking with `BEGIN IMMEDIATE` and a busy timeout.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,21 @@ from pathlib import Path
 import aiosqlite
 
 BUSY_TIMEOUT_MS = 5000
+
+
+def owner_only(path: Path) -> None:
+    """Create the database file readable by its owner only (0600), or make it so.
+
+    SQLite gives the -wal and -shm files it creates the mode of the database file, so they follow.
+    The file holds sealed ID numbers and photos, names and every token digest: no other account on
+    the host has any business reading it.
+    """
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        for member in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            if member.exists() and member.stat().st_mode & 0o077:
+                member.chmod(0o600)
 
 
 class Database:
@@ -34,6 +50,7 @@ class Database:
         """Open the file, set pragmas and apply pending migrations."""
         if self.path.parent != Path():
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        owner_only(self.path)
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         conn.row_factory = sqlite3.Row
         await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")

@@ -148,3 +148,18 @@ async def test_other_scripts_digits_are_not_a_phone_or_a_code(client: AsyncTestC
     r = await register(client, "".join(chr(0x0660 + int(c)) for c in code))
     assert r.status_code == 400
     assert r.json()["code"] == "invalid_request"
+
+
+async def test_sms_codes_are_stored_under_a_keyed_digest(client: AsyncTestClient[Any], services: Any) -> None:
+    import hashlib  # noqa: PLC0415
+
+    code = await sms_code(client, PHONE)
+    async with services.storage.unit_of_work() as uow:
+        cursor = await uow.connection.execute("SELECT code_hash FROM sms_codes WHERE phone = ?", (PHONE,))
+        (stored,) = await cursor.fetchone()
+    # A reader of the database alone cannot test the million codes against it.
+    unkeyed = {hashlib.sha256(f"{PHONE}:{code}".encode()).hexdigest(), hashlib.sha256(code.encode()).hexdigest()}
+    assert stored not in unkeyed
+    assert code not in stored
+    r = await register(client, code)
+    assert r.status_code == 201

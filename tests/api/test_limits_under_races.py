@@ -14,10 +14,10 @@ from app.clock import FrozenClock
 from app.composition import open_services
 from app.config import Settings
 from app.domain.accounts import LOGIN_FAILURES_PER_DAY, SMS_PER_ADDRESS_PER_MINUTE, SMS_PER_PHONE_PER_DAY
+from app.domain.realname import FAILURES_PER_ACCOUNT_AND_ID
 from app.errors import RateLimited
 from app.face.pool import ProcessPoolFaceEngine
 from app.services import Services
-from app.domain.realname import FAILURES_PER_ACCOUNT_AND_ID
 from tests.api.test_realname import channel_for_user
 from tests.conftest import Servers
 from tests.flow import PASSWORD, bearer, card_row, register_and_login, write_jsonl

@@ -57,3 +57,30 @@ def test_a_broken_sms_gateway_factory_is_named(prod: Path, monkeypatch: pytest.M
     result = CliRunner().invoke(main, ["serve"])
     assert result.exit_code == 1
     assert "ECARD_SMS_SENDER" in result.output
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604])
+def test_serve_refuses_a_data_key_other_accounts_can_read(prod: Path, mode: int) -> None:
+    CliRunner().invoke(main, ["keys", "init-data-key"])
+    CliRunner().invoke(main, ["keys", "rotate"])
+    (prod / "data.key").chmod(mode)
+    result = CliRunner().invoke(main, ["serve"])
+    assert result.exit_code == 1
+    assert f"chmod 600 {prod / 'data.key'}" in result.output
+
+
+def test_serve_refuses_a_signing_key_other_accounts_can_read(prod: Path) -> None:
+    CliRunner().invoke(main, ["keys", "init-data-key"])
+    CliRunner().invoke(main, ["keys", "rotate"])
+    (pem,) = prod.rglob("*.pem")
+    pem.chmod(0o644)
+    result = CliRunner().invoke(main, ["serve"])
+    assert result.exit_code == 1
+    assert f"chmod 600 {pem}" in result.output
+
+
+def test_new_keys_are_readable_by_their_owner_only(prod: Path) -> None:
+    CliRunner().invoke(main, ["keys", "init-data-key"])
+    CliRunner().invoke(main, ["keys", "rotate"])
+    for path in [prod / "data.key", *prod.rglob("*.pem")]:
+        assert path.stat().st_mode & 0o777 == 0o600
