@@ -29,10 +29,11 @@ def write_rows(path: Path, count: int) -> None:
     with path.open("w", encoding="utf-8") as handle:
         for n in range(count):
             region = REGIONS[n % len(REGIONS)]
-            birth = start + timedelta(days=(n * 37) % 20000)
+            # One card per person: birth day and sequence number make every ID number distinct.
+            birth = start + timedelta(days=n % 20000)
             row = {
                 "card_no": f"B{n:09d}", "name": f"测试{n % 1000}", "aab301": region[:4] + "00",
-                "id_number": make_id_number(region, birth, n % 1000), "phone": f"139{n:08d}",
+                "id_number": make_id_number(region, birth, (n // 20000) % 1000), "phone": f"139{n:08d}",
                 "collected_on": "2024-01-15", "financial_active": n % 3 != 0,
             }
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import stat
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -29,7 +30,9 @@ OPTIONAL_TEXT = ("phone", "address", "postcode", "ethnicity", "bank")
 KNOWN_KEYS = frozenset((*REQUIRED, *OPTIONAL_TEXT, "photo", "collected_on", "financial_active"))
 BATCH = 500
 
-ImportOutcome = Literal["added", "unchanged", "conflict"]
+# "holder_has_card": the person already has a card in use (one person, one card in use; a new
+# card for them comes through replacement at a counter, not through another import line).
+ImportOutcome = Literal["added", "unchanged", "conflict", "holder_has_card"]
 
 
 class CardRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -155,6 +158,9 @@ class RegistryImporter:
                 report.added += 1
             elif outcome == "unchanged":
                 report.unchanged += 1
+            elif outcome == "holder_has_card":
+                report.conflicts.append(RowError(
+                    line_no, f"card {card.record.card_no}: its holder already has a card in use; not added"))
             else:
                 report.conflicts.append(RowError(
                     line_no, f"card {card.record.card_no} is on record with different data; not changed"))
@@ -220,16 +226,44 @@ class RegistryImporter:
             return None, None  # allowed; face verification will refuse such a card later
         if not isinstance(value, str):
             raise BadRow("photo: a path relative to the file")
-        path = (base / value).resolve()
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise BadRow(f"photo {value}: cannot be read ({exc.strerror})") from None
+        data = read_photo(base, value)
         try:
             self._check_photo(data)
         except DomainError as exc:
             raise BadRow(f"photo {value}: {exc.detail}") from None
         return data, hashlib.sha256(data).hexdigest()
+
+
+# A card photo is a passport-style portrait; the face engine takes uploads up to 2 MiB.
+MAX_PHOTO_BYTES = 2 * 1024 * 1024
+
+
+def read_photo(folder: Path, value: str) -> bytes:
+    """The photo named by an import line: a regular file inside the import file's folder (no
+    absolute paths, no `..` or symbolic link out of it, no devices or pipes), read only when its
+    size is within `MAX_PHOTO_BYTES`. Anything else is that line's error."""
+    if Path(value).is_absolute():
+        raise BadRow(f"photo {value}: must be a path relative to the import file's folder")
+    root = folder.resolve()
+    path = (root / value).resolve()
+    if not path.is_relative_to(root):
+        raise BadRow(f"photo {value}: outside the import file's folder")
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise BadRow(f"photo {value}: cannot be read ({exc.strerror})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise BadRow(f"photo {value}: not a regular file")
+    if info.st_size > MAX_PHOTO_BYTES:
+        raise BadRow(f"photo {value}: {info.st_size} bytes, more than {MAX_PHOTO_BYTES}")
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_PHOTO_BYTES + 1)
+    except OSError as exc:
+        raise BadRow(f"photo {value}: cannot be read ({exc.strerror})") from None
+    if len(data) > MAX_PHOTO_BYTES:  # grew since the size was looked at
+        raise BadRow(f"photo {value}: more than {MAX_PHOTO_BYTES} bytes")
+    return data
 
 
 def json_object(text: str) -> dict[str, Any]:

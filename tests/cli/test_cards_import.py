@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -150,3 +151,57 @@ def test_channels_add_sets_the_face_challenge_policy(env: Path) -> None:
                                         "--scope", "ecard:claim", "--redirect-uri", "https://o.example.cn/cb",
                                         "--face-challenge", "flash"])
     assert refused.exit_code != 0
+
+
+def test_a_second_card_in_use_for_one_person_is_a_conflict_row(env: Path, tmp_path: Path) -> None:
+    first = card_row(1)
+    second = card_row(2, id_number=first["id_number"])
+    path = write_jsonl(tmp_path / "cards.jsonl", [first, second])
+    result = CliRunner().invoke(main, ["cards", "import", str(path), "--quiet"])
+    assert result.exit_code == 1
+    assert summary(result.output) == {"rows": 2, "added": 1, "unchanged": 0, "conflicts": 1, "errors": 0}
+    assert "line 2: card A00000002: its holder already has a card in use" in result.output
+
+    third = write_jsonl(tmp_path / "later.jsonl", [card_row(3, id_number=first["id_number"])])
+    again = CliRunner().invoke(main, ["cards", "import", str(third), "--quiet"])
+    assert summary(again.output)["conflicts"] == 1
+    with sqlite3.connect(env) as db:
+        assert db.execute("SELECT count(*) FROM cards").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("../outside.png", "outside the import file's folder"),
+        ("sub/../../outside.png", "outside the import file's folder"),
+        ("/etc/hostname", "relative to the import file's folder"),
+        ("link.png", "outside the import file's folder"),
+        ("folder", "not a regular file"),
+        ("pipe", "not a regular file"),
+        ("big.png", "more than"),
+    ],
+)
+def test_photo_paths_stay_inside_the_folder_and_are_bounded(
+    env: Path, tmp_path: Path, name: str, reason: str
+) -> None:
+    imports = tmp_path / "imports"
+    imports.mkdir()
+    photo(tmp_path, "outside.png")
+    (imports / "link.png").symlink_to(tmp_path / "outside.png")
+    (imports / "folder").mkdir()
+    os.mkfifo(imports / "pipe")  # reading it would block the import for ever
+    (imports / "big.png").write_bytes(b"\x89PNG" + b"\0" * (3 * 1024 * 1024))
+    path = write_jsonl(imports / "cards.jsonl", [card_row(1, photo=name), card_row(2)])
+    result = CliRunner().invoke(main, ["cards", "import", str(path), "--quiet"])
+    assert result.exit_code == 1
+    assert summary(result.output)["added"] == 1
+    message = next(m for m in result.output.splitlines() if m.startswith("line 1:"))
+    assert reason in message
+
+
+def test_a_device_as_photo_is_a_line_error_not_a_crash(env: Path, tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "cards.jsonl", [card_row(1, photo="zero"), card_row(2)])
+    (tmp_path / "zero").symlink_to("/dev/zero")
+    result = CliRunner().invoke(main, ["cards", "import", str(path), "--quiet"])
+    assert summary(result.output)["added"] == 1
+    assert "line 1:" in result.output

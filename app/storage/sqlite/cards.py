@@ -56,6 +56,11 @@ class SqliteCards:
         cursor = await self._conn.execute(
             f"SELECT card_no, record_digest FROM cards WHERE card_no IN ({marks})", numbers)  # noqa: S608
         known = {row[0]: row[1] for row in await cursor.fetchall()}
+        people = list({c.record.id_digest for c in cards})
+        cursor = await self._conn.execute(
+            f"SELECT id_digest FROM cards WHERE status = 'normal' AND id_digest IN ({','.join('?' * len(people))})",  # noqa: S608
+            people)
+        holding = {row[0] for row in await cursor.fetchall()}
         outcomes: list[ImportOutcome] = []
         fresh = []
         for card in cards:
@@ -63,7 +68,11 @@ class SqliteCards:
             if number in known:
                 outcomes.append("unchanged" if known[number] == card.record_digest else "conflict")
                 continue
+            if card.record.id_digest in holding:
+                outcomes.append("holder_has_card")
+                continue
             known[number] = card.record_digest
+            holding.add(card.record.id_digest)
             outcomes.append("added")
             fresh.append(card)
         now = ts(at)
