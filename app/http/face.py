@@ -8,9 +8,10 @@ from litestar import Controller, Request, Response, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import ClientException
 from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 
 from app.domain.face_sessions import MAX_FRAMES
-from app.errors import DomainError, InvalidInput, UnsupportedMedia
+from app.errors import DomainError, InvalidInput, PayloadTooLarge, UnsupportedMedia
 from app.face.images import DEFAULT_LIMITS
 from app.http.deps import PrincipalDep, ServicesDep
 from app.http.openapi import UPLOAD_PROBLEMS
@@ -65,6 +66,9 @@ class FaceController(Controller):
         try:
             form = await request.form()
         except ClientException as exc:
+            if exc.status_code == HTTP_413_REQUEST_ENTITY_TOO_LARGE:
+                raise PayloadTooLarge(f"an upload is at most {MAX_UPLOAD_BYTES} bytes; send fewer frames "
+                                      "per request", code="payload_too_large") from None
             raise InvalidInput(f"the multipart body cannot be read: {exc.detail}",
                                code="malformed_multipart") from None
         images = []

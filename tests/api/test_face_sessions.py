@@ -187,6 +187,15 @@ async def test_oversized_frame_is_413(client: AsyncTestClient[Any], holder: tupl
     assert r.json()["code"] == "frame_too_large"
 
 
+async def test_a_body_over_the_upload_limit_is_413(client: AsyncTestClient[Any], holder: tuple[str, str]) -> None:
+    token, realname_id = holder
+    challenge = (await start(client, token, realname_id)).json()
+    chunk = b"\xff\xd8" + b"\0" * (2 * 1024 * 1024 - 16)
+    r = await upload(client, token, challenge["session_id"], [chunk] * 13)
+    assert r.status_code == 413
+    assert r.json()["code"] == "payload_too_large"
+
+
 async def test_more_than_sixty_frames_are_refused_before_decoding(
     client: AsyncTestClient[Any], holder: tuple[str, str]
 ) -> None:
