@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import segno
 from litestar import Controller, post
 from litestar.params import JSONBody
@@ -41,7 +43,8 @@ class QrCodeController(Controller):
         account_id, client_id = principal.acting_for_user("ecard:qrcode")
         issued = await services.issuance.qrcodes.issue(account_id, client_id)
         image_format = data.image_format if data else "png"
-        expires_in = int((issued.expires_at - services.clock.now()).total_seconds())
+        # Whole seconds left, rounded up: 60 at issuance, not 59 and a fraction cut off.
+        expires_in = math.ceil((issued.expires_at - services.clock.now()).total_seconds())
         return QrCode(code=issued.code, expires_in=expires_in, expires_at=rfc3339(issued.expires_at),
                       image=qr_image(issued.code, image_format), image_format=image_format)
 

@@ -44,6 +44,24 @@ async def test_card_events_change_the_ecard_and_its_status_entry(
     assert await state_and_status(world, holder) == expected
 
 
+@pytest.mark.parametrize(("event", "columns"), [
+    ("formal_loss", {"loss_state": "formal"}),
+    ("cancelled", {"status": "cancelled"}),
+    ("temporary_loss", {"loss_state": "temporary"}),
+])
+async def test_the_card_view_shows_the_ecard_state_the_status_list_has(
+        world: World, event: str, columns: dict[str, str]) -> None:
+    await world.channel("city-bureau", kind="counter", scopes=("card:manage",))
+    counter = await world.token(None, "city-bureau", ("card:manage",))
+    assert (await world.client.get("/v1/cards/A00000001", headers=counter)).json()["ecard_state"] is None
+    holder = await holder_with_ecard(world)
+    await change_card(world, "A00000001", event, **columns)
+    state, _ = await state_and_status(world, holder)
+    view = (await world.client.get("/v1/cards/A00000001", headers=counter)).json()
+    assert view["ecard_state"] == state
+    assert view["ecard_state"] in {"invalid", "suspended"}
+
+
 async def test_unlocking_makes_a_suspended_ecard_active_again(world: World) -> None:
     holder = await holder_with_ecard(world)
     await change_card(world, "A00000001", "temporary_loss", loss_state="temporary")
@@ -54,8 +72,9 @@ async def test_unlocking_makes_a_suspended_ecard_active_again(world: World) -> N
 async def test_replacement_invalidates_the_old_ecard_and_issues_a_fresh_one(world: World) -> None:
     holder = await holder_with_ecard(world)
     old = (await world.client.get("/v1/ecards/me", headers=holder)).json()
+    await world.set_card("A00000001", status="replaced")
     await world.cards(card_row(1, card_no="B00000001"))
-    await world.set_card("A00000001", status="replaced", replaced_by="B00000001")
+    await world.set_card("A00000001", replaced_by="B00000001")
     await change_card(world, "A00000001", "replaced", new_card_no="B00000001")
     fresh = (await world.client.get("/v1/ecards/me", headers=holder)).json()
     assert fresh["card_no"] == "B00000001"

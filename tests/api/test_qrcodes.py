@@ -39,6 +39,21 @@ async def show(world: World, headers: dict[str, str], **body: Any) -> dict[str, 
     return shown
 
 
+async def test_expires_in_is_60_at_issuance_on_a_running_clock(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    headers = await holder_with_ecard(world)
+    frozen = world.clock.now
+
+    def running() -> Any:  # every reading a millisecond later, as a real clock moves during a request
+        world.clock.advance(timedelta(milliseconds=1))
+        return frozen()
+
+    monkeypatch.setattr(world.clock, "now", running)
+    shown = await show(world, headers)
+    assert shown["expires_in"] == 60
+
+
 async def test_code_is_compact_expires_in_60s_and_comes_with_a_png(world: World) -> None:
     shown = await show(world, await holder_with_ecard(world))
     assert shown["expires_in"] == 60

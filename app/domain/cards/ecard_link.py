@@ -9,9 +9,10 @@ if TYPE_CHECKING:
 
 
 class LiveEcardState:
-    """`active` or `suspended` for the card's live e-card; None when it has none (never claimed,
-    or invalid since a formal loss, replacement or cancellation)."""
+    """The state of the e-card last issued on the card: `active`, `suspended`, or `invalid` (after
+    a formal loss, replacement or cancellation, as the status list says); None when no e-card was
+    ever claimed on this card."""
 
     async def ecard_state(self, uow: UnitOfWork, card_no: str) -> str | None:
-        ecard = await uow.ecards.live_for_card(card_no)
+        ecard = await uow.ecards.live_for_card(card_no) or await uow.ecards.latest_for_card(card_no)
         return None if ecard is None else ecard.state
