@@ -221,8 +221,11 @@ class ConsentService:
 
     async def exchange_code(self, channel: Channel, code: str, redirect_uri: str | None,
                             verifier: str | None) -> IssuedTokens:
+        """Exchange a code for tokens. A code is good for one try: a failed check (a wrong PKCE
+        verifier, another client, another redirect URI) uses it up too, so that a stolen code
+        cannot be tried against more verifiers (RFC 9700 §2.1.1)."""
         now = self._clock.now()
-        replayed = False
+        refusal: OAuthError | None = None
         async with self._storage.unit_of_work() as uow:
             record = await uow.consents.find_code(digest(code))
             if record is None:
@@ -231,15 +234,22 @@ class ConsentService:
                 revoked = await uow.tokens.revoke_grant(record.grant_id, now)
                 await uow.audit.record(now, "oauth.code_replayed", actor=channel.client_id,
                                        subject=record.grant_id, detail={"revoked_tokens": revoked})
-                replayed = True
+                refusal = OAuthError("the authorization code was used already; its tokens are revoked",
+                                     code="invalid_grant")
             else:
-                self._check_code(record, channel, redirect_uri, verifier, now)
                 await uow.consents.use_code(record.code_hash, now)
-                tokens = await self._issue(uow, channel, record.account_id, record.scopes,
-                                           record.grant_id, refresh=True)
-        if replayed:
-            raise OAuthError("the authorization code was used already; its tokens are revoked",
-                             code="invalid_grant")
+                try:
+                    self._check_code(record, channel, redirect_uri, verifier, now)
+                except OAuthError as failed:
+                    # Committed with the code used up; the refusal follows outside the transaction.
+                    await uow.audit.record(now, "oauth.code_refused", actor=channel.client_id,
+                                           subject=record.grant_id, detail={"reason": failed.detail})
+                    refusal = failed
+                else:
+                    tokens = await self._issue(uow, channel, record.account_id, record.scopes,
+                                               record.grant_id, refresh=True)
+        if refusal is not None:
+            raise refusal
         return tokens
 
     @staticmethod
@@ -256,8 +266,11 @@ class ConsentService:
         if s256(verifier) != record.code_challenge:
             raise OAuthError("PKCE verification failed", code="invalid_grant")
 
-    async def refresh(self, channel: Channel, refresh_token: str) -> IssuedTokens:
-        """Rotate: the old refresh token dies; presenting it again revokes the whole grant."""
+    async def refresh(self, channel: Channel, refresh_token: str, scope: str | None = None) -> IssuedTokens:
+        """Rotate: the old refresh token dies; presenting it again revokes the whole grant.
+
+        A `scope` narrows the new access token to those scopes (RFC 6749 §6); the new refresh token
+        keeps the whole grant. A scope the grant does not hold is `invalid_scope`."""
         now = self._clock.now()
         reused = False
         async with self._storage.unit_of_work() as uow:
@@ -271,9 +284,10 @@ class ConsentService:
             elif record.expires_at <= now:
                 raise OAuthError("the refresh token has expired", code="invalid_grant")
             else:
+                narrowed = narrowed_scopes(scope, record.scopes)
                 await uow.tokens.revoke(record.token_hash, now)
-                tokens = await self._issue(uow, channel, record.account_id, record.scopes,
-                                           record.grant_id, refresh=True)
+                tokens = await self._issue(uow, channel, record.account_id, narrowed,
+                                           record.grant_id, refresh=True, refresh_scopes=record.scopes)
         if reused:
             raise OAuthError("the refresh token was used already; the grant is revoked",
                              code="invalid_grant")
@@ -288,7 +302,8 @@ class ConsentService:
             return await self._issue(uow, channel, None, scopes, None, refresh=False)
 
     async def _issue(self, uow: UnitOfWork, channel: Channel, account_id: int | None,
-                     scopes: tuple[str, ...], grant_id: str | None, *, refresh: bool) -> IssuedTokens:
+                     scopes: tuple[str, ...], grant_id: str | None, *, refresh: bool,
+                     refresh_scopes: tuple[str, ...] | None = None) -> IssuedTokens:
         now = self._clock.now()
         access = new_token()
         await uow.tokens.add(TokenRecord(
@@ -300,11 +315,22 @@ class ConsentService:
             refresh_token = new_token()
             await uow.tokens.add(TokenRecord(
                 token_hash=digest(refresh_token), kind="refresh", account_id=account_id,
-                client_id=channel.client_id, scopes=scopes, grant_id=grant_id, created_at=now,
-                expires_at=now + REFRESH_TTL,
+                client_id=channel.client_id, scopes=refresh_scopes or scopes, grant_id=grant_id,
+                created_at=now, expires_at=now + REFRESH_TTL,
             ))
         return IssuedTokens(access_token=access, expires_in=int(ACCESS_TTL.total_seconds()),
                             scope=" ".join(scopes), refresh_token=refresh_token)
+
+
+def narrowed_scopes(raw: str | None, granted: tuple[str, ...]) -> tuple[str, ...]:
+    """The scopes asked for on a refresh: all of the grant when none are named, else a subset."""
+    if raw is None or not raw.strip():
+        return granted
+    requested = tuple(dict.fromkeys(raw.split()))
+    beyond = [s for s in requested if s not in granted]
+    if beyond:
+        raise OAuthError(f"scopes beyond the original grant: {' '.join(beyond)}", code="invalid_scope")
+    return requested
 
 
 def requested_scopes(raw: str | None, channel: Channel, *, allowed: frozenset[str]) -> tuple[str, ...]:

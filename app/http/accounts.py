@@ -10,7 +10,7 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from app.clock import rfc3339
 from app.http.deps import ServicesDep
-from app.http.openapi import PROBLEMS
+from app.http.openapi import NO_STORE_HEADERS, PROBLEMS
 from models.accounts import (
     AccountView,
     Login,
@@ -43,14 +43,14 @@ class AccountController(Controller):
         account = await services.accounts.register(data.phone, data.password, data.sms_code)
         return AccountView(account_id=account.id, phone=account.phone, created_at=rfc3339(account.created_at))
 
-    @post("/sessions", status_code=HTTP_201_CREATED, responses=PROBLEMS)
+    @post("/sessions", status_code=HTTP_201_CREATED, responses=PROBLEMS, response_headers=NO_STORE_HEADERS)
     async def login(self, data: JSONBody[Login], services: ServicesDep) -> SessionTokens:
         """Log in; returns a short-lived user access token and a refresh token."""
         tokens = await services.accounts.login(data.phone, data.password)
         return SessionTokens(access_token=tokens.access_token, token_type=BEARER, refresh_token=tokens.refresh_token,
                              expires_in=tokens.expires_in)
 
-    @post("/sessions/refresh", status_code=200, responses=PROBLEMS)
+    @post("/sessions/refresh", status_code=200, responses=PROBLEMS, response_headers=NO_STORE_HEADERS)
     async def refresh(self, data: JSONBody[SessionRefresh], services: ServicesDep) -> SessionTokens:
         """Exchange a refresh token for a new pair; the old refresh token stops working."""
         tokens = await services.accounts.refresh(data.refresh_token)

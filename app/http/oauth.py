@@ -12,13 +12,14 @@ from litestar.params import FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from app.clock import rfc3339
 from app.domain.consent import AuthorizeRequest, IssuedTokens, OAuthError
+from app.errors import DomainError
 from app.http.deps import PrincipalDep, ServicesDep
 from app.http.openapi import PROBLEMS
+from app.http.problems import NO_STORE, token_error_handler
 from models.base import BEARER
 from models.oauth import ConsentDecision, ConsentPrompt, ConsentRedirect, ScopeView, TokenResponse
 
 FORM = "application/x-www-form-urlencoded"
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 class OAuthController(Controller):
@@ -56,7 +57,7 @@ class OAuthController(Controller):
         location = await services.consent.decide(data.consent_id, principal.user(), data.decision)
         return ConsentRedirect(redirect_to=location)
 
-    @post("/token", status_code=200, responses=PROBLEMS)
+    @post("/token", status_code=200, responses=PROBLEMS, exception_handlers={DomainError: token_error_handler})
     async def token(
         self, request: Request[Any, Any, Any], services: ServicesDep,
         content_type: Annotated[str, HeaderParameter(name="content-type")] = "",
@@ -77,7 +78,7 @@ class OAuthController(Controller):
             issued = await services.consent.exchange_code(
                 channel, form.get("code", ""), form.get("redirect_uri"), form.get("code_verifier"))
         elif grant == "refresh_token":
-            issued = await services.consent.refresh(channel, form.get("refresh_token", ""))
+            issued = await services.consent.refresh(channel, form.get("refresh_token", ""), form.get("scope"))
         elif grant == "client_credentials":
             issued = await services.consent.client_credentials(channel, form.get("scope"))
         else:

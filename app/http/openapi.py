@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from litestar.datastructures import ResponseHeader
 from litestar.openapi import ResponseSpec
 
 from models.base import Problem
@@ -29,3 +30,10 @@ UPLOAD_PROBLEMS: dict[int, ResponseSpec] = {
     415: _problem("Not multipart, or a frame that is not JPEG/PNG (`unsupported_image_type`)"),
     503: _problem("A face worker failed (`face_engine_unavailable`); retry"),
 }
+
+
+# Responses that carry credentials or a code (tokens, a QR code) must not be kept by any cache.
+NO_STORE_HEADERS = [
+    ResponseHeader(name="Cache-Control", value="no-store", description="credentials: never cached"),
+    ResponseHeader(name="Pragma", value="no-cache", description="for HTTP/1.0 caches"),
+]

@@ -60,6 +60,23 @@ def domain_error_handler(_: Request[Any, Any, Any], exc: DomainError) -> Respons
     return problem(exc.status, exc.code, exc.detail, headers=headers or None, **exc.extra)
 
 
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def token_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
+    """Errors of the token endpoint as RFC 6749 §5.2 wants them: `application/json` with `error`,
+    never cached, and a failed client authentication answered with a Basic challenge."""
+    response = domain_error_handler(request, exc)
+    body = dict(response.content)
+    body.setdefault("error", exc.code)
+    body.setdefault("error_description", exc.detail)
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "www-authenticate"}
+    headers.update(NO_STORE)
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="ecard", charset="UTF-8"'
+    return Response(body, status_code=exc.status, media_type="application/json", headers=headers)
+
+
 def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     status = exc.status_code
     if isinstance(exc, ValidationException):

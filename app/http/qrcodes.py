@@ -11,7 +11,7 @@ from litestar.params import JSONBody
 from app.clock import rfc3339
 from app.domain.qrcodes import Verification
 from app.http.deps import PrincipalDep, ServicesDep
-from app.http.openapi import PROBLEMS
+from app.http.openapi import NO_STORE_HEADERS, PROBLEMS
 from models.ecards import QrCode, QrCodeRequest, QrVerification, QrVerifyRequest
 from models.realname import MaskedHolder
 
@@ -36,7 +36,7 @@ def verification_view(v: Verification) -> QrVerification:
 class QrCodeController(Controller):
     tags = ("e-card",)
 
-    @post("/v1/ecards/me/qrcodes", status_code=201, responses=PROBLEMS)
+    @post("/v1/ecards/me/qrcodes", status_code=201, responses=PROBLEMS, response_headers=NO_STORE_HEADERS)
     async def issue(self, services: ServicesDep, principal: PrincipalDep,
                     data: JSONBody[QrCodeRequest | None] = None) -> QrCode:
         """A single-use code valid for 60 seconds, with its QR symbol; scope `ecard:qrcode`."""

@@ -273,3 +273,79 @@ async def test_users_own_login_token_cannot_call_channel_endpoints(
     r = await client.post("/v1/realname", json={"name": "张三", "id_number": "11010519491231002X"},
                           headers=bearer(user))
     assert r.status_code == 403
+
+
+async def test_a_failed_pkce_verification_uses_the_code_up(client: AsyncTestClient[Any], services: Services) -> None:
+    channel = await add_channel(services)
+    user = await register_and_login(client)
+    code, verifier = await authorize_code(client, user, channel)
+    wrong, _ = pkce_pair()
+    form = token_form(channel, grant_type="authorization_code", code=code, redirect_uri=REDIRECT)
+    assert (await client.post("/v1/oauth/token", data={**form, "code_verifier": wrong})).status_code == 400
+    right = await client.post("/v1/oauth/token", data={**form, "code_verifier": verifier})
+    assert right.status_code == 400
+    assert right.json()["error"] == "invalid_grant"
+
+
+async def test_token_errors_are_json_and_never_cached(client: AsyncTestClient[Any], services: Services) -> None:
+    channel = await add_channel(services)
+    r = await client.post("/v1/oauth/token", data=token_form(channel, grant_type="password"))
+    assert r.status_code == 400
+    assert r.headers["content-type"].split(";")[0] == "application/json"
+    assert r.headers["cache-control"] == "no-store"
+    assert r.headers["pragma"] == "no-cache"
+    assert r.json()["error"] == "unsupported_grant_type"
+    assert r.json()["error_description"]
+
+
+async def test_a_failed_basic_authentication_is_answered_with_a_basic_challenge(
+    client: AsyncTestClient[Any], services: Services
+) -> None:
+    channel = await add_channel(services)
+    basic = base64.b64encode(f"{channel.client_id}:wrong-secret".encode()).decode()
+    r = await client.post("/v1/oauth/token", headers={"Authorization": f"Basic {basic}"},
+                          data={"grant_type": "refresh_token", "refresh_token": "x"})
+    assert r.status_code == 401
+    assert r.json()["error"] == "invalid_client"
+    assert r.headers["www-authenticate"].startswith("Basic ")
+    assert r.headers["cache-control"] == "no-store"
+
+
+async def test_a_narrower_scope_on_refresh_narrows_the_access_token(
+    client: AsyncTestClient[Any], services: Services
+) -> None:
+    channel = await add_channel(services)
+    user = await register_and_login(client)
+    tokens = await channel_token(client, user, channel)
+    narrowed = await client.post("/v1/oauth/token", data=token_form(
+        channel, grant_type="refresh_token", refresh_token=tokens["refresh_token"], scope="ecard:read"))
+    assert narrowed.status_code == 200
+    assert narrowed.json()["scope"] == "ecard:read"
+    qr = await client.post("/v1/ecards/me/qrcodes", headers=bearer(narrowed.json()["access_token"]))
+    assert qr.json()["code"] == "insufficient_scope"
+    # The grant itself is not narrowed: the next refresh may ask for all of it again.
+    whole = await client.post("/v1/oauth/token", data=token_form(
+        channel, grant_type="refresh_token", refresh_token=narrowed.json()["refresh_token"]))
+    assert whole.json()["scope"] == "ecard:claim ecard:read ecard:qrcode"
+
+
+async def test_a_broader_scope_on_refresh_is_invalid_scope(client: AsyncTestClient[Any], services: Services) -> None:
+    channel = await add_channel(services, scopes=("ecard:claim", "ecard:read", "ecard:qrcode", "ecard:verify"))
+    user = await register_and_login(client)
+    tokens = await channel_token(client, user, channel, scope="ecard:read")
+    r = await client.post("/v1/oauth/token", data=token_form(
+        channel, grant_type="refresh_token", refresh_token=tokens["refresh_token"], scope="ecard:read ecard:claim"))
+    assert r.status_code == 400
+    assert r.json()["error"] == "invalid_scope"
+    # Refused before rotation: the refresh token still works.
+    again = await client.post("/v1/oauth/token", data=token_form(
+        channel, grant_type="refresh_token", refresh_token=tokens["refresh_token"]))
+    assert again.status_code == 200
+
+
+async def test_logins_refreshes_and_qr_codes_are_never_cached(client: AsyncTestClient[Any]) -> None:
+    await register_and_login(client, "13912345678")
+    login = await client.post("/v1/sessions", json={"phone": "13912345678", "password": "Secret-pass-1"})
+    refreshed = await client.post("/v1/sessions/refresh", json={"refresh_token": login.json()["refresh_token"]})
+    for response in (login, refreshed):
+        assert response.headers["cache-control"] == "no-store"

@@ -191,3 +191,10 @@ async def test_malformed_verify_bodies_are_400(world: World, malformed: dict[str
     r = await world.client.post("/v1/qrcodes/verify", json=malformed, headers=await relying_party(world))
     assert r.status_code == 400
     assert r.json()["code"] == "invalid_request"
+
+
+async def test_a_qr_code_response_is_never_cached(world: World) -> None:
+    headers = await holder_with_ecard(world)
+    r = await world.client.post("/v1/ecards/me/qrcodes", headers=headers)
+    assert r.status_code == 201
+    assert r.headers["cache-control"] == "no-store"
