@@ -22,6 +22,7 @@ from app.security.vault import check_private_keys, load_vault
 from app.services import Services
 from app.sms import OutboxSmsSender, load_sender
 from app.storage.database import Database
+from app.storage.sqlite.holders import seal_legacy_holders
 from app.storage.sqlite.uow import SqliteStorage
 
 
@@ -56,7 +57,8 @@ async def open_services(
     try:
         if start_face_workers and isinstance(engine, ProcessPoolFaceEngine):
             await engine.start()
-        storage = SqliteStorage(database)
+        storage = SqliteStorage(database, vault)
+        await seal_legacy_holders(database, storage.holders)
         sms: SmsSender = (
             load_sender(settings.sms_sender) if settings.sms_sender else OutboxSmsSender(storage, clock)
         )

@@ -7,43 +7,49 @@ import aiosqlite
 
 from app.domain.registry import CardRecord, ImportOutcome, NewCard
 from app.storage.sqlite.codec import iso_date, opt_date, opt_ts, ts
+from app.storage.sqlite.holders import Holder, HolderSeal
 
 _CARD_COLUMNS = (
-    "card_no, id_digest, id_masked, name, aab301, birth_date, gender, ethnicity, phone, address,"
-    " postcode, bank, collected_on, ss_state, fin_state, fin_since, loss_state, loss_since, status,"
-    " replaced_by, photo_sha256"
+    "card_no, id_digest, id_sealed, holder_sealed, aab301, bank, collected_on, ss_state, fin_state,"
+    " fin_since, loss_state, loss_since, status, replaced_by, photo_sha256"
 )
 
 
-def card_from_row(row: sqlite3.Row) -> CardRecord:
-    birth = opt_date(row["birth_date"])
-    assert birth is not None
+def card_from_row(row: sqlite3.Row, holders: HolderSeal) -> CardRecord:
+    holder = holders.unseal(row["id_digest"], bytes(row["holder_sealed"]))
     return CardRecord(
-        card_no=row["card_no"], id_digest=row["id_digest"], id_masked=row["id_masked"],
-        name=row["name"], aab301=row["aab301"], birth_date=birth, gender=row["gender"],
-        ethnicity=row["ethnicity"], phone=row["phone"], address=row["address"],
-        postcode=row["postcode"], bank=row["bank"], collected_on=opt_date(row["collected_on"]),
+        card_no=row["card_no"], id_digest=row["id_digest"],
+        id_masked=holders.masked_id(row["card_no"], bytes(row["id_sealed"])),
+        name=holder.name, aab301=row["aab301"], birth_date=holder.birth_date, gender=holder.gender,
+        ethnicity=holder.ethnicity, phone=holder.phone, address=holder.address,
+        postcode=holder.postcode, bank=row["bank"], collected_on=opt_date(row["collected_on"]),
         ss_state=row["ss_state"], fin_state=row["fin_state"], fin_since=opt_date(row["fin_since"]),
         loss_state=row["loss_state"], loss_since=opt_ts(row["loss_since"]), status=row["status"],
         replaced_by=row["replaced_by"], photo_sha256=row["photo_sha256"],
     )
 
 
+def holder_of(card: CardRecord) -> Holder:
+    return Holder(name=card.name, birth_date=card.birth_date, gender=card.gender, ethnicity=card.ethnicity,
+                  phone=card.phone, address=card.address, postcode=card.postcode)
+
+
 class SqliteCards:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, holders: HolderSeal) -> None:
         self._conn = conn
+        self._holders = holders
 
     async def get(self, card_no: str) -> CardRecord | None:
         cursor = await self._conn.execute(
             f"SELECT {_CARD_COLUMNS} FROM cards WHERE card_no = ?", (card_no,))  # noqa: S608
         row = await cursor.fetchone()
-        return None if row is None else card_from_row(row)
+        return None if row is None else card_from_row(row, self._holders)
 
     async def by_id_digest(self, id_digest: str) -> list[CardRecord]:
         cursor = await self._conn.execute(
             f"SELECT {_CARD_COLUMNS} FROM cards WHERE id_digest = ? ORDER BY created_at",  # noqa: S608
             (id_digest,))
-        return [card_from_row(row) for row in await cursor.fetchall()]
+        return [card_from_row(row, self._holders) for row in await cursor.fetchall()]
 
     async def sealed_photo(self, card_no: str) -> bytes | None:
         cursor = await self._conn.execute("SELECT photo_sealed FROM cards WHERE card_no = ?", (card_no,))
@@ -77,13 +83,11 @@ class SqliteCards:
             fresh.append(card)
         now = ts(at)
         await self._conn.executemany(
-            "INSERT INTO cards (card_no, id_digest, id_sealed, id_masked, name, aab301, birth_date,"
-            " gender, ethnicity, phone, address, postcode, bank, collected_on, ss_state, fin_state,"
-            " fin_since, photo_sealed, photo_sha256, record_digest, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO cards (card_no, id_digest, id_sealed, holder_sealed, aab301, bank, collected_on,"
+            " ss_state, fin_state, fin_since, photo_sealed, photo_sha256, record_digest, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (r.card_no, r.id_digest, c.id_sealed, r.id_masked, r.name, r.aab301,
-                 r.birth_date.isoformat(), r.gender, r.ethnicity, r.phone, r.address, r.postcode,
+                (r.card_no, r.id_digest, c.id_sealed, self._holders.seal(r.id_digest, holder_of(r)), r.aab301,
                  r.bank, iso_date(r.collected_on), r.ss_state, r.fin_state, iso_date(r.fin_since),
                  c.photo_sealed, r.photo_sha256, c.record_digest, now, now)
                 for c in fresh

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 import aiosqlite
 
+from app.security.vault import Vault
 from app.storage.database import Database
 from app.storage.sqlite.accounts import SqliteAccounts, SqliteSmsCodes, SqliteTokens
 from app.storage.sqlite.cards import SqliteCards
@@ -15,35 +16,37 @@ from app.storage.sqlite.channels import SqliteChannels
 from app.storage.sqlite.consent import SqliteConsents
 from app.storage.sqlite.ecards import SqliteEcards, SqliteQrCodes
 from app.storage.sqlite.face_sessions import SqliteFaceSessions
+from app.storage.sqlite.holders import HolderSeal
 from app.storage.sqlite.misc import SqliteAudit, SqliteLimits, SqliteRealname
 
 
 class SqliteUnitOfWork:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, holders: HolderSeal) -> None:
         self.connection = conn
         self.channels = SqliteChannels(conn)
         self.accounts = SqliteAccounts(conn)
         self.sms_codes = SqliteSmsCodes(conn)
         self.tokens = SqliteTokens(conn)
         self.consents = SqliteConsents(conn)
-        self.cards = SqliteCards(conn)
+        self.cards = SqliteCards(conn, holders)
         self.realname = SqliteRealname(conn)
         self.limits = SqliteLimits(conn)
         self.audit = SqliteAudit(conn)
         self.ecards = SqliteEcards(conn)
         self.qrcodes = SqliteQrCodes(conn)
-        self.card_lifecycle = SqliteCardLifecycle(conn)
+        self.card_lifecycle = SqliteCardLifecycle(conn, holders)
         self.face_sessions = SqliteFaceSessions(conn)
 
 
 class SqliteStorage:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, vault: Vault) -> None:
         self.database = database
+        self.holders = HolderSeal(vault)
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[SqliteUnitOfWork]:
         async with self.database.transaction() as conn:
-            yield SqliteUnitOfWork(conn)
+            yield SqliteUnitOfWork(conn, self.holders)
 
     async def ping(self) -> bool:
         return await self.database.ping()
