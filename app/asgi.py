@@ -20,6 +20,7 @@ from app.errors import DomainError
 from app.face.engine import FaceEngine
 from app.http import accounts, admin, cards, dev, discovery, ecards, face, health, oauth, qrcodes, realname
 from app.http.deps import DEPENDENCIES
+from app.http.openapi_document import refine
 from app.http.problems import domain_error_handler, http_error_handler, unhandled_error_handler
 from app.http.requests import EcardRequest
 
@@ -54,7 +55,7 @@ def create_app(
     if settings.is_dev:
         handlers.append(dev.outbox)
 
-    return Litestar(
+    app = Litestar(
         route_handlers=handlers,
         dependencies=DEPENDENCIES,
         lifespan=[lifespan],
@@ -73,6 +74,8 @@ def create_app(
         debug=False,
         logging_config=None,
     )
+    refine(app.openapi_schema)
+    return app
 
 
 def app_from_env() -> Litestar:
