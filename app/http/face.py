@@ -71,12 +71,20 @@ class FaceController(Controller):
                                       "per request", code="payload_too_large") from None
             raise InvalidInput(f"the multipart body cannot be read: {exc.detail}",
                                code="malformed_multipart") from None
-        images = []
-        for part in form.getall("frame") if "frame" in form else []:
-            if not isinstance(part, UploadFile):
-                raise InvalidInput("each 'frame' part must be a file", code="invalid_frame", field="frame")
-            images.append(await part.read())
-        times = [_milliseconds(part) for part in (form.getall(TIME_PART) if TIME_PART in form else [])]
+        except UnicodeDecodeError:  # a text part that is not UTF-8
+            raise InvalidInput("the multipart body cannot be read: a text part is not UTF-8",
+                               code="malformed_multipart") from None
+        try:
+            images = []
+            for part in form.getall("frame") if "frame" in form else []:
+                if not isinstance(part, UploadFile):
+                    raise InvalidInput("each 'frame' part must be a file", code="invalid_frame", field="frame")
+                images.append(await part.read())
+            times = [_milliseconds(part) for part in (form.getall(TIME_PART) if TIME_PART in form else [])]
+        finally:
+            for _, value in form.multi_items():  # every file part, read or not, is a temporary file
+                if isinstance(value, UploadFile):
+                    await value.close()
         upload = await services.face.add_frames(session_id, account_id, client_id, images, times)
         return FramesReceived(
             session_id=session_id, received=upload.received, total=upload.total,

@@ -56,12 +56,12 @@ class Flow:
         self.http = http
         tag = secrets.token_hex(3)
         user_scopes = ["ecard:claim", "ecard:read", "ecard:qrcode"]
-        self.app = self._channel(admin_token, f"qa-app-{tag}", "app", user_scopes)
-        self.light_app = self._channel(admin_token, f"qa-light-{tag}", "app", user_scopes,
+        self.app = self.channel(admin_token, f"qa-app-{tag}", "app", user_scopes)
+        self.light_app = self.channel(admin_token, f"qa-light-{tag}", "app", user_scopes,
                                        face_challenge="actions+light")
-        self.relying_party = self._channel(admin_token, f"qa-rp-{tag}", "relying_party", ["ecard:verify"])
+        self.relying_party = self.channel(admin_token, f"qa-rp-{tag}", "relying_party", ["ecard:verify"])
 
-    def _channel(self, admin_token: str, client_id: str, kind: str, scopes: list[str],
+    def channel(self, admin_token: str, client_id: str, kind: str, scopes: list[str],
                  face_challenge: str = "actions") -> dict[str, Any]:
         body: dict[str, Any] = {"client_id": client_id, "kind": kind, "scopes": scopes, "name": f"QA {kind}",
                                 "face_challenge": face_challenge}

@@ -64,7 +64,7 @@ def tokens(url: str) -> dict[str, str]:
     with httpx.Client(base_url=url, timeout=60) as http:
         flow = Flow(http, DEV_ADMIN_TOKEN)
         holder = flow.channel_token()
-        counter = flow._channel(DEV_ADMIN_TOKEN, "schema-counter", "counter", ["card:manage"])  # noqa: SLF001
+        counter = flow.channel(DEV_ADMIN_TOKEN, "schema-counter", "counter", ["card:manage"])
         issued = http.post("/v1/oauth/token", auth=(counter["client_id"], counter["client_secret"]),
                            data={"grant_type": "client_credentials", "scope": "card:manage"})
         assert issued.status_code == 200, issued.text
@@ -81,12 +81,12 @@ def test_every_answer_matches_the_openapi_document_and_none_is_a_5xx(server: str
             [command, "run", f"{server}/schema/openapi.json", "--max-examples", str(EXAMPLES_PER_OPERATION),
              "--seed", SEED, "--exclude-checks", "positive_data_acceptance",
              "--header", f"Authorization: Bearer {token}", "--no-color"],
-            capture_output=True, text=True, timeout=600, cwd=tmp_path,
+            check=False, capture_output=True, text=True, timeout=600, cwd=tmp_path,
         )
         summary = re.search(r"(\d+) generated, (\d+) passed", run.stdout)
         assert run.returncode == 0, f"as {who}:\n{run.stdout[-6000:]}"
         assert summary is not None, run.stdout[-2000:]
         assert summary.group(1) == summary.group(2)
         generated += int(summary.group(1))
-        print(f"schemathesis as {who}: {summary.group(0)}")  # noqa: T201 - the count, for the record
+        print(f"schemathesis as {who}: {summary.group(0)}")
     assert generated > 1000
