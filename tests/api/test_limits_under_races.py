@@ -14,13 +14,22 @@ from app.clock import FrozenClock
 from app.composition import open_services
 from app.config import Settings
 from app.domain.accounts import LOGIN_FAILURES_PER_DAY, SMS_PER_ADDRESS_PER_MINUTE, SMS_PER_PHONE_PER_DAY
+from app.domain.face_sessions import FAILED_SESSIONS_PER_DAY
 from app.domain.realname import FAILURES_PER_ACCOUNT_AND_ID
 from app.errors import RateLimited
 from app.face.pool import ProcessPoolFaceEngine
 from app.services import Services
 from tests.api.test_realname import channel_for_user
 from tests.conftest import Servers
-from tests.flow import PASSWORD, bearer, card_row, register_and_login, write_jsonl
+from tests.flow import (
+    PASSWORD,
+    add_channel,
+    bearer,
+    card_row,
+    client_credentials,
+    register_and_login,
+    write_jsonl,
+)
 
 PHONE = "13912345678"
 
@@ -112,3 +121,49 @@ async def test_the_service_sends_no_more_than_its_budget_a_minute(
 
 async def _send(services: Services, phone: str, address: str) -> int:
     return await services.accounts.send_sms_code(phone, address)
+
+
+async def counter_token(servers: Servers) -> dict[str, str]:
+    channel = await add_channel(servers.services, "city-bureau", kind="counter", scopes=("card:manage",))
+    return bearer(await client_credentials(servers.one, channel, "card:manage"))  # type: ignore[arg-type]
+
+
+async def test_racing_wrong_pins_lock_the_card_after_six(servers: Servers, tmp_path: Path) -> None:
+    row = card_row(7)
+    report = await servers.services.registry.import_file(write_jsonl(tmp_path / "cards.jsonl", [row]))
+    assert report.added == 1
+    counter = await counter_token(servers)
+    entries = [
+        (servers.one if i % 2 else servers.two).post(
+            f"/v1/cards/{row['card_no']}/pin/verify", json={"pin": "000001"}, headers=counter)
+        for i in range(20)
+    ]
+    codes = Counter(r.json()["code"] for r in await asyncio.gather(*entries))
+
+    assert codes["pin_incorrect"] + codes["pin_locked"] == 20
+    assert codes["pin_incorrect"] <= 5
+    view = (await servers.one.get(f"/v1/cards/{row['card_no']}", headers=counter)).json()
+    assert view["pin"]["locked"] is True
+    assert view["pin"]["attempts_remaining"] == 0
+
+
+async def test_racing_face_session_starts_stay_within_the_days_failures(
+    servers: Servers, tmp_path: Path
+) -> None:
+    """One person, eight real-name checks from eight accounts, eight starts at once: open
+    sessions count as failures, so no more than FAILED_SESSIONS_PER_DAY can be open."""
+    row = card_row(1, name="张三")
+    report = await servers.services.registry.import_file(write_jsonl(tmp_path / "cards.jsonl", [row]))
+    assert report.added == 1
+    starts = []
+    for n in range(8):
+        token = await channel_for_user(servers.one, servers.services, f"1391234570{n}")  # type: ignore[arg-type]
+        checked = await servers.one.post("/v1/realname", json={"name": "张三", "id_number": row["id_number"]},
+                                         headers=bearer(token))
+        assert checked.status_code == 201, checked.text
+        starts.append((servers.one if n % 2 else servers.two).post(
+            "/v1/face/sessions", json={"realname_id": checked.json()["realname_id"], "biometric_consent": True},
+            headers=bearer(token)))
+    statuses = Counter(r.status_code for r in await asyncio.gather(*starts))
+
+    assert statuses == {201: FAILED_SESSIONS_PER_DAY, 429: 8 - FAILED_SESSIONS_PER_DAY}
