@@ -402,8 +402,12 @@ class CardService:
             before=before.summary() if before else {}, after=after.summary(), detail=detail or {},
         )
         await uow.card_lifecycle.add_event(event)
+        # The audit entry names an agent by keyed digest and power of attorney only: their name and
+        # masked ID stay in the card's history, sealed.
+        audited_agent = None if agent is None else {
+            k: agent[k] for k in ("id_digest", "power_of_attorney_ref") if k in agent}
         await uow.audit.record(at, f"card.{action}", actor=actor.channel, subject=after.card_no, detail={
-            "agent": agent, "before": event.before, "after": event.after, **event.detail,
+            "agent": audited_agent, "before": event.before, "after": event.after, **event.detail,
         })
 
 

@@ -53,8 +53,8 @@ def _opt_ts(moment: datetime | None) -> str | None:
     return None if moment is None else ts(moment)
 
 
-def _event(row: sqlite3.Row) -> CardEvent:
-    agent: dict[str, str] | None = json.loads(row["agent"]) if row["agent"] else None
+def _event(row: sqlite3.Row, holders: HolderSeal) -> CardEvent:
+    agent = holders.unseal_agent(row["card_no"], row["agent"]) if row["agent"] else None
     return CardEvent(
         card_no=row["card_no"], at=datetime.fromisoformat(row["at"]), action=row["action"],
         actor=row["actor"], agent=agent, before=json.loads(row["before"]),
@@ -151,7 +151,7 @@ class SqliteCardLifecycle:
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 event.card_no, ts(event.at), event.action, event.actor,
-                dumps(event.agent) if event.agent is not None else None,
+                self._holders.seal_agent(event.card_no, event.agent) if event.agent is not None else None,
                 dumps(event.before), dumps(event.after), dumps(_plain(event.detail)),
             ),
         )
@@ -160,7 +160,7 @@ class SqliteCardLifecycle:
         cursor = await self._conn.execute(
             "SELECT card_no, at, action, actor, agent, before, after, detail FROM card_events"
             " WHERE card_no = ? ORDER BY id", (card_no,))
-        return [_event(row) for row in await cursor.fetchall()]
+        return [_event(row, self._holders) for row in await cursor.fetchall()]
 
     async def temporary_losses_reported_before(self, moment: datetime) -> list[str]:
         cursor = await self._conn.execute(

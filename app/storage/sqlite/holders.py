@@ -4,12 +4,15 @@ Nothing looks a holder up by name, phone or address (lookups go by card number o
 digest of the ID number), so all of it is sealed together in `cards.holder_sealed`: name, birth
 date, gender, ethnicity, phone, address and postcode. The seal is bound to the person (the ID
 number's keyed digest), so a replacement card carries the same sealed holder, and a sealed value
-moved to another person's row does not open. The masked ID number shown to clients is computed
+moved to another person's row does not open. An agent's record in a card's history (name, masked
+ID number, power of attorney) is sealed too, bound to the card. The masked ID number shown to clients is computed
 from the sealed ID number when a card is read.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import date
 
 import msgspec
@@ -42,6 +45,28 @@ class HolderSeal:
     def masked_id(self, card_no: str, id_sealed: bytes) -> str:
         """`440305********0248`, computed from the sealed ID number; never stored."""
         return mask_id_number(self._vault.unseal(id_sealed, context=card_no.encode()).decode())
+
+
+    def seal_agent(self, card_no: str, agent: dict[str, str]) -> str:
+        """An agent's record in a card's history (name, masked ID, power of attorney) as text:
+        `sealed:` and the sealed JSON in base64."""
+        sealed = self._vault.seal(json.dumps(agent, ensure_ascii=False).encode(), context=_agent_context(card_no))
+        return AGENT_PREFIX + base64.b64encode(sealed).decode()
+
+    def unseal_agent(self, card_no: str, text: str) -> dict[str, str]:
+        if not text.startswith(AGENT_PREFIX):  # written by version 1; the history is append-only
+            found: dict[str, str] = json.loads(text)
+            return found
+        plain = self._vault.unseal(base64.b64decode(text[len(AGENT_PREFIX):]), context=_agent_context(card_no))
+        agent: dict[str, str] = json.loads(plain)
+        return agent
+
+
+AGENT_PREFIX = "sealed:"
+
+
+def _agent_context(card_no: str) -> bytes:
+    return b"agent:" + card_no.encode()
 
 
 def _context(id_digest: str) -> bytes:
