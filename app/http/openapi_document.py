@@ -242,5 +242,6 @@ def refine(document: OpenAPI) -> OpenAPI:
                                                                "/v1/face/sessions/{session_id}/frames"}:
             operation.responses = {**(operation.responses or {}),
                                    "415": _problem("The body is not application/json (`unsupported_media_type`)")}
-        operation.responses = {**(operation.responses or {}), **EXTRA_RESPONSES.get((method, path), {})}
+        operation.responses = {**(operation.responses or {}), **EXTRA_RESPONSES.get((method, path), {}),
+                               "405": _problem("Another method than this path takes (`method_not_allowed`)")}
     return document
