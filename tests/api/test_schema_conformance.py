@@ -10,13 +10,10 @@ number with a wrong check character, a wrong SMS code) with a documented 422.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +22,7 @@ import pytest
 
 from app.config import DEV_ADMIN_TOKEN
 from app.qa.run import Flow
+from tests.live import live_server
 
 EXAMPLES_PER_OPERATION = 15
 SEED = "20261129"
@@ -32,31 +30,8 @@ SEED = "20261129"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    work = tmp_path_factory.mktemp("schema-server")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "ECARD_DATABASE_URL": f"sqlite:///{work / 'ecard.db'}",
-           "ECARD_KEYS_DIR": str(work / "keys"), "ECARD_ENV": "dev", "ECARD_FACE_WORKERS": "1"}
-    with (work / "server.log").open("wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-                                   env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not start: {(work / 'server.log').read_text()}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with live_server(tmp_path_factory.mktemp("schema-server")) as running:
+        yield running.url
 
 
 def tokens(url: str) -> dict[str, str]:

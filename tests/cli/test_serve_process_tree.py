@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from tests.live import live_server
 
 
 def _parents() -> dict[int, int]:
@@ -56,36 +47,23 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.face
 def test_sigkill_of_the_server_ends_its_face_workers(tmp_path: Path) -> None:
-    port = _free_port()
-    env = {**os.environ, "ECARD_DATABASE_URL": f"sqlite:///{tmp_path / 'ecard.db'}",
-           "ECARD_KEYS_DIR": str(tmp_path / "keys"), "ECARD_ENV": "dev", "ECARD_FACE_WORKERS": "2"}
-    with (tmp_path / "server.log").open("wb") as log:
-        server = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-                                  env=env, stdout=log, stderr=subprocess.STDOUT)
     workers: set[int] = set()
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).json()
-                workers = _descendants(server.pid)
-                if health.get("face", {}).get("workers") == 2 and len(workers) >= 3:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.3)
-        assert len(workers) >= 3, (tmp_path / "server.log").read_text()  # fork server + 2 workers
+    with live_server(tmp_path, face_workers=2) as server:
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and len(workers) < 3:  # fork server + 2 workers
+                workers = _descendants(server.process.pid)
+                time.sleep(0.2)
+            assert len(workers) >= 3, server.log.read_text()
 
-        server.send_signal(signal.SIGKILL)
-        server.wait(timeout=10)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
-            time.sleep(0.2)
+            server.process.send_signal(signal.SIGKILL)
+            server.process.wait(timeout=10)
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+                time.sleep(0.2)
 
-        assert [pid for pid in workers if _alive(pid)] == []
-    finally:
-        if server.poll() is None:
-            server.kill()
-        for pid in workers | _descendants(server.pid):
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
+            assert [pid for pid in workers if _alive(pid)] == []
+        finally:
+            for pid in workers | _descendants(server.process.pid):
+                if _alive(pid):
+                    os.kill(pid, signal.SIGKILL)
