@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,6 +14,7 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
+from app import lifeline
 from app.clock import Clock
 from app.composition import open_services
 from app.config import Settings, load_settings
@@ -38,7 +41,8 @@ def create_app(
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with (open_services(settings, clock=clock, face_engine=face_engine,
                                   start_face_workers=face_engine is None) as services,
-                    periodic_sweep(services.cards, settings.sweep_interval_seconds)):
+                    periodic_sweep(services.cards, services.storage, services.clock,
+                                   settings.sweep_interval_seconds)):
             app.state.services = services
             yield
 
@@ -79,6 +83,13 @@ def create_app(
 
 
 def app_from_env() -> Litestar:
-    """ASGI factory for `uvicorn --factory app.asgi:app_from_env`."""
+    """ASGI factory for `uvicorn --factory app.asgi:app_from_env`.
+
+    With several server processes (`ecard serve --workers N`) each one is a child of uvicorn's
+    supervisor; it shuts down cleanly (closing its face workers) when the supervisor is gone,
+    however the supervisor ended."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return create_app()
+    settings = load_settings()
+    if settings.server_workers > 1:
+        lifeline.watch(os.getppid(), lambda: os.kill(os.getpid(), signal.SIGTERM))
+    return create_app(settings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -57,9 +58,13 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
+              help="server processes on the port; the face workers are shared among them")
+def serve(host: str, port: int, workers: int) -> None:
     """Run the HTTP API."""
     import uvicorn  # noqa: PLC0415 - only the server needs it
+
+    os.environ["ECARD_SERVER_WORKERS"] = str(workers)  # read by every server process's settings
 
     async def ready(_: Services) -> None:
         return None
@@ -67,7 +72,8 @@ def serve(host: str, port: int) -> None:
     # Open everything once before uvicorn starts, so that missing keys or a bad SMS gateway in prod
     # are a one-line refusal here rather than a traceback from the server's start-up.
     run_with_services(ready)
-    uvicorn.run("app.asgi:app_from_env", factory=True, host=host, port=port, log_level="info")
+    uvicorn.run("app.asgi:app_from_env", factory=True, host=host, port=port, log_level="info",
+                workers=workers if workers > 1 else None)
 
 
 @main.group()

@@ -53,7 +53,7 @@ async def open_services(
     vault = load_vault(settings.keys_dir, create=settings.env != "prod")
     database = Database(settings.sqlite_path)
     await database.open()
-    engine = face_engine or ProcessPoolFaceEngine(settings.face_workers or None)
+    engine = face_engine or ProcessPoolFaceEngine(settings.face_pool_size)
     try:
         if start_face_workers and isinstance(engine, ProcessPoolFaceEngine):
             await engine.start()

@@ -27,12 +27,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     admin_token: str = DEV_ADMIN_TOKEN
     keys_dir: Path = Path("keys")
     issuer: str = "http://127.0.0.1:8000"
-    face_workers: int = 0  # 0 = one worker per core
+    face_workers: int = 0  # 0 = one worker per core; shared among the server processes
+    server_workers: int = 1  # server processes on this host (`ecard serve --workers N` sets it)
     face_match_threshold: float = DEFAULT_MATCH_THRESHOLD  # chosen from measured distances
     face_audit_frames: bool = False
     sweep_interval_seconds: float = 3600.0
     sms_sender: str = ""  # module:factory of a carrier gateway; empty = the dev outbox
     sms_per_minute: int = 600  # codes sent per minute by the whole service: the carrier budget
+
+    @property
+    def face_pool_size(self) -> int:
+        """Face workers of one server process: this host's share (ECARD_FACE_WORKERS, or one per
+        core) divided among its server processes, at least one each."""
+        total = self.face_workers or os.cpu_count() or 1
+        return max(1, total // self.server_workers)
 
     @property
     def is_dev(self) -> bool:
@@ -55,6 +63,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             )
         if self.face_workers < 0:
             raise ConfigError("ECARD_FACE_WORKERS must be 0 (one per core) or more")
+        if self.server_workers < 1:
+            raise ConfigError("ECARD_SERVER_WORKERS must be 1 or more")
         if self.sms_per_minute < 1:
             raise ConfigError("ECARD_SMS_PER_MINUTE must be 1 or more")
         if self.env != "prod":
@@ -87,6 +97,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         "ECARD_KEYS_DIR": "keys_dir",
         "ECARD_ISSUER": "issuer",
         "ECARD_FACE_WORKERS": "face_workers",
+        "ECARD_SERVER_WORKERS": "server_workers",
         "ECARD_FACE_MATCH_THRESHOLD": "face_match_threshold",
         "ECARD_FACE_AUDIT_FRAMES": "face_audit_frames",
         "ECARD_SWEEP_INTERVAL_SECONDS": "sweep_interval_seconds",

@@ -33,7 +33,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(folder: Path, *, face_workers: int = 1, fixture_cards: bool = False) -> Iterator[LiveServer]:
+def live_server(folder: Path, *, face_workers: int = 1, fixture_cards: bool = False,
+                server_workers: int = 1) -> Iterator[LiveServer]:
     """Start `ecard serve` (dev settings) and wait until /health answers 200; stop it on exit."""
     env = {**os.environ, "ECARD_DATABASE_URL": f"sqlite:///{folder / 'ecard.db'}",
            "ECARD_KEYS_DIR": str(folder / "keys"), "ECARD_ENV": "dev", "ECARD_FACE_WORKERS": str(face_workers)}
@@ -43,7 +44,8 @@ def live_server(folder: Path, *, face_workers: int = 1, fixture_cards: bool = Fa
         assert imported.returncode == 0, imported.stderr
     port, log = free_port(), folder / "server.log"
     with log.open("wb") as output:
-        process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+        process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port),
+                                    "--workers", str(server_workers)],
                                    env=env, stdout=output, stderr=subprocess.STDOUT)
     server = LiveServer(f"http://127.0.0.1:{port}", process, log)
     try:

@@ -12,6 +12,7 @@ from app.domain.channels import ChannelRepository
 from app.domain.consent import ConsentRepository
 from app.domain.ecards import EcardRepository
 from app.domain.face_sessions import FaceSessionRepository
+from app.domain.leases import LeaseRepository
 from app.domain.limits import RateLimitRepository
 from app.domain.qrcodes import QrCodeRepository
 from app.domain.realname import RealnameRepository
@@ -46,6 +47,8 @@ class UnitOfWork(Protocol):
     def card_lifecycle(self) -> CardLifecycleRepository: ...
     @property
     def face_sessions(self) -> FaceSessionRepository: ...
+    @property
+    def leases(self) -> LeaseRepository: ...
 
 
 class Storage(Protocol):

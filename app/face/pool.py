@@ -23,13 +23,12 @@ import multiprocessing
 import os
 import signal
 import sys
-import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
+from app import lifeline
 from app.errors import DomainError, Unavailable
 from app.face import worker
 from app.face.engine import (
@@ -76,7 +75,6 @@ WORKER_NICENESS = 10
 
 # A worker outlives a server killed with SIGKILL unless it watches: its parent is the fork server,
 # which exits when the server's end of its pipe closes, but the worker would be left to init.
-WATCH_INTERVAL_SECONDS = 1.0
 _PR_SET_PDEATHSIG = 1
 
 
@@ -91,21 +89,9 @@ def _exit_with_parent() -> None:
         log.warning("could not ask for a parent-death signal; relying on the watchdog")
 
 
-def _watch_server(server_pid: int) -> None:
-    """End this worker once the server process is gone, however it died."""
-    while True:
-        time.sleep(WATCH_INTERVAL_SECONDS)
-        try:
-            os.kill(server_pid, 0)
-        except ProcessLookupError:
-            os._exit(0)
-        except PermissionError:  # the PID now belongs to someone else's process
-            os._exit(0)
-
-
 def _start_worker(server_pid: int) -> None:
     _exit_with_parent()
-    threading.Thread(target=_watch_server, args=(server_pid,), name="server-watch", daemon=True).start()
+    lifeline.watch(server_pid, lambda: os._exit(0))
     os.nice(WORKER_NICENESS)
     worker.load_models()
 

@@ -17,6 +17,7 @@ from app.storage.sqlite.consent import SqliteConsents
 from app.storage.sqlite.ecards import SqliteEcards, SqliteQrCodes
 from app.storage.sqlite.face_sessions import SqliteFaceSessions
 from app.storage.sqlite.holders import HolderSeal
+from app.storage.sqlite.leases import SqliteLeases
 from app.storage.sqlite.misc import SqliteAudit, SqliteLimits, SqliteRealname
 
 
@@ -36,6 +37,7 @@ class SqliteUnitOfWork:
         self.qrcodes = SqliteQrCodes(conn)
         self.card_lifecycle = SqliteCardLifecycle(conn, holders)
         self.face_sessions = SqliteFaceSessions(conn)
+        self.leases = SqliteLeases(conn)
 
 
 class SqliteStorage:

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -109,12 +109,26 @@ class FakeState:
     photos: dict[str, bytes] = field(default_factory=dict)
     events: list[CardEvent] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
+    leases: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+
+
+class FakeLeases:
+    def __init__(self, state: FakeState) -> None:
+        self._s = state
+
+    async def acquire(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
+        current = self._s.leases.get(name)
+        if current is not None and current[0] != holder and current[1] > now:
+            return False
+        self._s.leases[name] = (holder, now + ttl)
+        return True
 
 
 class FakeUnitOfWork:
     def __init__(self, state: FakeState) -> None:
         self.card_lifecycle = FakeCardLifecycle(state)
         self.audit = FakeAudit(state)
+        self.leases = FakeLeases(state)
 
 
 class FakeStorage:

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from app.cli import main
 from app.composition import open_services
 from app.config import Settings
-from app.domain.cards.periodic import periodic_sweep
+from app.domain.cards.periodic import leads_the_sweep, periodic_sweep
 from tests.flow import card_row, write_jsonl
 
 from .fakes import START, World, card
@@ -22,7 +22,7 @@ from .fakes import START, World, card
 async def test_server_sweep_runs_in_the_background(w: World) -> None:
     w.put(card(loss_state="temporary", loss_since=START))
     w.clock.advance(timedelta(days=8))
-    async with periodic_sweep(w.service, 0.01):
+    async with periodic_sweep(w.service, w.storage, w.clock, 0.01):
         for _ in range(100):
             if w.get("A12345678").loss_state == "none":
                 break
@@ -33,9 +33,27 @@ async def test_server_sweep_runs_in_the_background(w: World) -> None:
 async def test_server_sweep_disabled_with_zero_interval(w: World) -> None:
     w.put(card(loss_state="temporary", loss_since=START))
     w.clock.advance(timedelta(days=8))
-    async with periodic_sweep(w.service, 0):
+    async with periodic_sweep(w.service, w.storage, w.clock, 0):
         await asyncio.sleep(0.05)
     assert w.get("A12345678").loss_state == "temporary"
+
+
+async def test_only_the_lease_holder_sweeps(w: World) -> None:
+    w.put(card(loss_state="temporary", loss_since=START))
+    w.clock.advance(timedelta(days=8))
+    # Another process holds the lease: this one keeps serving but does not sweep.
+    assert await leads_the_sweep(w.storage, w.clock, "other-host:1:a", 3600)  # type: ignore[arg-type]
+    async with periodic_sweep(w.service, w.storage, w.clock, 0.01):  # type: ignore[arg-type]
+        await asyncio.sleep(0.1)
+    assert w.get("A12345678").loss_state == "temporary"
+    # Its lease lapses (1.5 intervals without renewal): the next run here takes over.
+    w.clock.advance(timedelta(hours=2))
+    async with periodic_sweep(w.service, w.storage, w.clock, 0.01):  # type: ignore[arg-type]
+        for _ in range(100):
+            if w.get("A12345678").loss_state == "none":
+                break
+            await asyncio.sleep(0.01)
+    assert w.get("A12345678").loss_state == "none"
 
 
 @pytest.fixture
