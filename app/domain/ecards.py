@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 import msgspec
 
+from app.domain.cards.model import card_usable
 from app.domain.idnumber import mask_name
-from app.domain.registry import card_usable
 from app.domain.status_list import (
     FILL_LIMIT,
     LIST_SIZE,
@@ -31,7 +31,7 @@ from app.security.jose import ECARD_TYP
 if TYPE_CHECKING:
     from app.clock import Clock
     from app.domain.card_events import CardEvent
-    from app.domain.registry import CardRecord
+    from app.domain.cards.model import CardRecord
     from app.domain.uow import Storage, UnitOfWork
     from app.security.jose import Signer
     from app.security.vault import Vault

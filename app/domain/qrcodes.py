@@ -16,16 +16,16 @@ from typing import TYPE_CHECKING, Final, Literal, Protocol
 
 import msgspec
 
+from app.domain.cards.model import card_usable
 from app.domain.ecards import Ecard
 from app.domain.idnumber import mask_name
-from app.domain.registry import card_usable
 from app.errors import Conflict, DomainError, Forbidden, Gone, NotFound
 from app.security.secrets import digest
 
 if TYPE_CHECKING:
     from app.clock import Clock
+    from app.domain.cards.model import CardRecord
     from app.domain.ecards import EcardService
-    from app.domain.registry import CardRecord
     from app.domain.uow import Storage
 
 QR_LIFETIME: Final = timedelta(seconds=60)

@@ -7,16 +7,16 @@ from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 
+from app.domain.cards.model import card_usability
 from app.domain.idnumber import mask_name, parse_id_number
 from app.domain.limits import day_window, seconds_to_next_day
-from app.domain.registry import card_usability
 from app.domain.text import normalise_name
 from app.errors import Conflict, InvalidInput, NotFound, RateLimited
 from app.security.secrets import new_token
 
 if TYPE_CHECKING:
     from app.clock import Clock
-    from app.domain.registry import CardRecord
+    from app.domain.cards.model import CardRecord
     from app.domain.uow import Storage
     from app.security.vault import Vault
 

@@ -7,12 +7,13 @@ import json
 import re
 import stat
 from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from app.domain.cards.model import CardRecord, NewCard
 from app.domain.idnumber import PROVINCES, mask_id_number, parse_id_number
 from app.domain.text import ascii_number, normalise_name
 from app.errors import DomainError
@@ -29,72 +30,6 @@ REQUIRED = ("card_no", "name", "id_number", "aab301")
 OPTIONAL_TEXT = ("phone", "address", "postcode", "ethnicity", "bank")
 KNOWN_KEYS = frozenset((*REQUIRED, *OPTIONAL_TEXT, "photo", "collected_on", "financial_active"))
 BATCH = 500
-
-# "holder_has_card": the person already has a card in use (one person, one card in use; a new
-# card for them comes through replacement at a counter, not through another import line).
-ImportOutcome = Literal["added", "unchanged", "conflict", "holder_has_card"]
-
-
-class CardRecord(msgspec.Struct, frozen=True, kw_only=True):
-    card_no: str
-    id_digest: str
-    id_masked: str
-    name: str
-    aab301: str
-    birth_date: date
-    gender: str
-    ethnicity: str | None = None
-    phone: str | None = None
-    address: str | None = None
-    postcode: str | None = None
-    bank: str | None = None
-    collected_on: date | None = None
-    ss_state: str = "inactive"
-    fin_state: str = "inactive"
-    fin_since: date | None = None
-    loss_state: str = "none"
-    loss_since: datetime | None = None
-    status: str = "normal"
-    replaced_by: str | None = None
-    photo_sha256: str | None = None
-
-
-def card_usability(card: CardRecord) -> str | None:
-    """Why the card cannot back an e-card, or None when it can (实名 + 实卡)."""
-    if card.status != "normal":
-        return f"the card has been {card.status}"
-    if card.loss_state != "none":
-        return "the card is reported lost"
-    if card.ss_state != "active":
-        return "the card's social security application is not active"
-    return None
-
-
-def card_usable(card: CardRecord) -> bool:
-    """A card can back an active e-card: collected and enabled, not lost, not replaced or cancelled."""
-    return card_usability(card) is None
-
-
-class NewCard(msgspec.Struct, frozen=True, kw_only=True):
-    """A card as the import will store it: the ID number and photo already sealed."""
-
-    record: CardRecord
-    id_sealed: bytes
-    photo_sealed: bytes | None
-    record_digest: str
-
-
-class CardRepository(Protocol):
-    async def get(self, card_no: str) -> CardRecord | None: ...
-
-    async def by_id_digest(self, id_digest: str) -> list[CardRecord]: ...
-
-    async def sealed_photo(self, card_no: str) -> bytes | None: ...
-
-    async def import_batch(self, cards: list[NewCard], at: datetime) -> list[ImportOutcome]:
-        """Insert new cards; a card_no already present is `unchanged` when its digest matches."""
-        ...
-
 
 class RowError(msgspec.Struct, frozen=True):
     line: int
@@ -202,6 +137,7 @@ class RegistryImporter:
         photo, photo_sha = self._photo(row.get("photo"), base)
         record = CardRecord(
             card_no=card_no, id_digest=self._vault.index(id_number.value),
+            id_sealed=self._vault.seal(id_number.value.encode(), context=card_no.encode()),
             id_masked=mask_id_number(id_number.value), name=normalise_name(row["name"]), aab301=aab301,
             birth_date=id_number.birth_date, gender=id_number.gender, collected_on=collected_on,
             # The social security application is enabled when the card is collected.
@@ -216,7 +152,6 @@ class RegistryImporter:
         digest = hashlib.sha256(json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
         return NewCard(
             record=record,
-            id_sealed=self._vault.seal(id_number.value.encode(), context=card_no.encode()),
             photo_sealed=self._vault.seal(photo, context=card_no.encode()) if photo else None,
             record_digest=digest,
         )

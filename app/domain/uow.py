@@ -7,7 +7,7 @@ from typing import Protocol
 
 from app.domain.accounts import AccountRepository, SmsCodeRepository, TokenRepository
 from app.domain.audit import AuditRepository
-from app.domain.cards.repository import CardLifecycleRepository
+from app.domain.cards.repository import CardRepository
 from app.domain.channels import ChannelRepository
 from app.domain.consent import ConsentRepository
 from app.domain.ecards import EcardRepository
@@ -16,7 +16,6 @@ from app.domain.leases import LeaseRepository
 from app.domain.limits import RateLimitRepository
 from app.domain.qrcodes import QrCodeRepository
 from app.domain.realname import RealnameRepository
-from app.domain.registry import CardRepository
 
 
 class UnitOfWork(Protocol):
@@ -43,8 +42,6 @@ class UnitOfWork(Protocol):
     def ecards(self) -> EcardRepository: ...
     @property
     def qrcodes(self) -> QrCodeRepository: ...
-    @property
-    def card_lifecycle(self) -> CardLifecycleRepository: ...
     @property
     def face_sessions(self) -> FaceSessionRepository: ...
     @property

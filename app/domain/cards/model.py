@@ -1,4 +1,6 @@
-"""The physical card as the lifecycle sees it: both applications, loss state, status and PIN."""
+"""The physical social security card: its holder, both applications, loss state, status and PIN,
+and the rule of when it can back an e-card. One model for the registry, the lifecycle, real-name
+checks and e-cards."""
 
 from __future__ import annotations
 
@@ -49,14 +51,18 @@ class Contact(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class CardRecord(msgspec.Struct, frozen=True, kw_only=True):
-    """One row of `cards` with the columns the lifecycle reads and writes."""
+    """One physical card (a row of `cards`). The holder's ID number is held sealed; `id_masked` is
+    computed from it when the card is read, never stored."""
 
     card_no: str
     aab301: str  # 6-digit administrative region code of the issuing department (发卡地区)
     name: str
-    id_digest: str
+    id_digest: str  # keyed digest of the ID number: how a person's cards are found
     id_sealed: bytes
     id_masked: str
+    birth_date: date
+    gender: str  # "male" | "female", from the ID number
+    ethnicity: str | None = None
     ss_state: AppState
     ss_since: date | None = None
     ss_channel: str | None = None
@@ -74,6 +80,7 @@ class CardRecord(msgspec.Struct, frozen=True, kw_only=True):
     address: str | None = None
     postcode: str | None = None
     bank: str | None = None
+    photo_sha256: str | None = None
     pin: PinState = msgspec.field(default_factory=PinState)
     version: int = 0
     updated_at: datetime | None = None
@@ -88,6 +95,36 @@ class CardRecord(msgspec.Struct, frozen=True, kw_only=True):
             "pin_change_required": self.pin.change_required,
             "pin_locked": self.pin.locked,
         }
+
+
+class NewCard(msgspec.Struct, frozen=True, kw_only=True):
+    """A card as the registry import stores it: the record (ID number sealed), the sealed photo,
+    and the digest of the import line, which tells a re-run of the same line from a changed one."""
+
+    record: CardRecord
+    photo_sealed: bytes | None
+    record_digest: str
+
+
+# "holder_has_card": the person already has a card in use (one person, one card in use; a new
+# card for them comes through replacement at a counter, not through another import line).
+ImportOutcome = Literal["added", "unchanged", "conflict", "holder_has_card"]
+
+
+def card_usability(card: CardRecord) -> str | None:
+    """Why the card cannot back an e-card, or None when it can (实名 + 实卡)."""
+    if card.status != "normal":
+        return f"the card has been {card.status}"
+    if card.loss_state != "none":
+        return "the card is reported lost"
+    if card.ss_state != "active":
+        return "the card's social security application is not active"
+    return None
+
+
+def card_usable(card: CardRecord) -> bool:
+    """A card can back an active e-card: collected and enabled, not lost, not replaced or cancelled."""
+    return card_usability(card) is None
 
 
 class Agent(msgspec.Struct, frozen=True, kw_only=True):

@@ -32,6 +32,9 @@ def replacement_card(
         id_digest=old.id_digest,
         id_sealed=id_sealed,
         id_masked=old.id_masked,
+        birth_date=old.birth_date,
+        gender=old.gender,
+        ethnicity=old.ethnicity,
         ss_state="active",
         ss_since=at.date(),
         ss_channel="replacement",
@@ -43,6 +46,7 @@ def replacement_card(
         address=old.address,
         postcode=old.postcode,
         bank=old.bank,
+        photo_sha256=old.photo_sha256,
         pin=PinState(),
         updated_at=at,
     )

@@ -1,18 +1,28 @@
-"""What the card lifecycle needs from storage (one transaction's view, reached as `uow.card_lifecycle`)."""
+"""The cards in storage, for the registry import, real-name checks, e-cards and the lifecycle (one
+transaction's view, reached as `uow.cards`)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol
 
-from app.domain.cards.model import CardEvent, CardRecord
+from app.domain.cards.model import CardEvent, CardRecord, ImportOutcome, NewCard
 
 if TYPE_CHECKING:
     from app.domain.uow import UnitOfWork
 
 
-class CardLifecycleRepository(Protocol):
+class CardRepository(Protocol):
     async def get(self, card_no: str) -> CardRecord | None: ...
+
+    async def by_id_digest(self, id_digest: str) -> list[CardRecord]:
+        """A person's cards (in use, replaced, cancelled), oldest first."""
+        ...
+
+    async def import_batch(self, cards: list[NewCard], at: datetime) -> list[ImportOutcome]:
+        """Insert new cards: a card number on record is `unchanged` when its line's digest matches,
+        else a `conflict`; a person with a card in use gets no second one (`holder_has_card`)."""
+        ...
 
     async def save(self, card: CardRecord) -> bool:
         """Write the lifecycle columns if the row still has `card.version`; the stored version is

@@ -96,7 +96,7 @@ class CardService:
     async def history(self, card_no: str) -> list[CardEvent]:
         async with self._storage.unit_of_work() as uow:
             await _load(uow, card_no)
-            return await uow.card_lifecycle.events(card_no)
+            return await uow.cards.events(card_no)
 
     # -- activation ----------------------------------------------------------------------------
 
@@ -170,11 +170,11 @@ class CardService:
             number = await self._fresh_number(uow, old)
             id_number = self._vault.unseal(old.id_sealed, context=old.card_no.encode())
             new = replacement_card(old, number, self._vault.seal(id_number, context=number.encode()), at=at)
-            photo = await uow.card_lifecycle.sealed_photo(old.card_no)
+            photo = await uow.cards.sealed_photo(old.card_no)
             if photo is not None:
                 photo = self._vault.seal(
                     self._vault.unseal(photo, context=old.card_no.encode()), context=number.encode())
-            await uow.card_lifecycle.add_replacement(old.card_no, new, photo)
+            await uow.cards.add_replacement(old.card_no, new, photo)
             replaced = msgspec.structs.replace(old, status="replaced", status_since=at, replaced_by=number)
             replaced = await self._commit(
                 uow, old, replaced, "replaced", actor=actor, agent=agent, at=at, ecard="replaced",
@@ -263,7 +263,7 @@ class CardService:
         application is still inactive 300 days after collection. Running it again changes nothing."""
         moment = as_of or self._clock.now()
         async with self._storage.unit_of_work() as uow:
-            lapsing = await uow.card_lifecycle.temporary_losses_reported_before(moment - TEMPORARY_LOSS)
+            lapsing = await uow.cards.temporary_losses_reported_before(moment - TEMPORARY_LOSS)
         lifted = await self._sweep_each(
             lapsing, moment, lambda card: temporary_loss_lapsed(card, moment),
             lambda card: msgspec.structs.replace(
@@ -271,7 +271,7 @@ class CardService:
             "loss_lapsed", "unlocked", lambda _card: {"lifted": "temporary"},
         )
         async with self._storage.unit_of_work() as uow:
-            due = await uow.card_lifecycle.financially_inactive_collected_on_or_before(
+            due = await uow.cards.financially_inactive_collected_on_or_before(
                 moment.date() - timedelta(days=FINANCIAL_ACTIVATION_DAYS))
         overdue = await self._sweep_each(
             due, moment, lambda card: is_overdue(card, moment),
@@ -325,7 +325,7 @@ class CardService:
     async def _fresh_number(self, uow: UnitOfWork, old: CardRecord) -> str:
         for _ in range(_NUMBER_ATTEMPTS):
             candidate = new_card_number(old)
-            if candidate != old.card_no and not await uow.card_lifecycle.exists(candidate):
+            if candidate != old.card_no and not await uow.cards.exists(candidate):
                 return candidate
         raise Conflict("no free card number could be drawn; retry", code="card_number_exhausted")
 
@@ -343,7 +343,7 @@ class CardService:
             require_not_lost(card)
             if card.pin.locked:
                 raise PinLockedError("the PIN is locked after 6 wrong entries; reset it at a counter")
-            failures = await uow.card_lifecycle.count_pin_attempt(card_no, limit=PIN_ATTEMPTS)
+            failures = await uow.cards.count_pin_attempt(card_no, limit=PIN_ATTEMPTS)
             if failures is None:
                 raise PinLockedError("the PIN is locked after 6 wrong entries; reset it at a counter")
             return await _load(uow, card_no)
@@ -385,7 +385,7 @@ class CardService:
         new_card_no: str | None = None, detail: dict[str, Any] | None = None,
     ) -> CardRecord:
         """Save one transition with its history and audit entries, and tell the e-card."""
-        if not await uow.card_lifecycle.save(msgspec.structs.replace(after, updated_at=at)):
+        if not await uow.cards.save(msgspec.structs.replace(after, updated_at=at)):
             raise Conflict("the card was changed by another request; retry", code="concurrent_update")
         await self._record(uow, before, after, action, actor=actor, agent=agent, at=at, detail=detail)
         if ecard is not None:
@@ -401,7 +401,7 @@ class CardService:
             card_no=after.card_no, at=at, action=action, actor=actor.channel, agent=agent,
             before=before.summary() if before else {}, after=after.summary(), detail=detail or {},
         )
-        await uow.card_lifecycle.add_event(event)
+        await uow.cards.add_event(event)
         # The audit entry names an agent by keyed digest and power of attorney only: their name and
         # masked ID stay in the card's history, sealed.
         audited_agent = None if agent is None else {
@@ -412,7 +412,7 @@ class CardService:
 
 
 async def _load(uow: UnitOfWork, card_no: str) -> CardRecord:
-    card = await uow.card_lifecycle.get(card_no)
+    card = await uow.cards.get(card_no)
     if card is None:
         raise NotFound(f"no card {card_no!r}", code="card_not_found")
     return card

@@ -11,7 +11,6 @@ from app.security.vault import Vault
 from app.storage.database import Database
 from app.storage.sqlite.accounts import SqliteAccounts, SqliteSmsCodes, SqliteTokens
 from app.storage.sqlite.cards import SqliteCards
-from app.storage.sqlite.cards_lifecycle import SqliteCardLifecycle
 from app.storage.sqlite.channels import SqliteChannels
 from app.storage.sqlite.consent import SqliteConsents
 from app.storage.sqlite.ecards import SqliteEcards, SqliteQrCodes
@@ -35,7 +34,6 @@ class SqliteUnitOfWork:
         self.audit = SqliteAudit(conn)
         self.ecards = SqliteEcards(conn)
         self.qrcodes = SqliteQrCodes(conn)
-        self.card_lifecycle = SqliteCardLifecycle(conn, holders)
         self.face_sessions = SqliteFaceSessions(conn)
         self.leases = SqliteLeases(conn)
 

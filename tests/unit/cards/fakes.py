@@ -13,9 +13,9 @@ import msgspec
 
 from app.clock import FrozenClock
 from app.domain.audit import AuditEntry
-from app.domain.cards.model import CardEvent, CardRecord
+from app.domain.cards.model import CardEvent, CardRecord, ImportOutcome, NewCard
 from app.domain.cards.service import CardService
-from app.domain.idnumber import make_id_number, mask_id_number
+from app.domain.idnumber import make_id_number, mask_id_number, parse_id_number
 from app.security.vault import Vault
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -30,19 +30,41 @@ def card(card_no: str = "A12345678", *, id_number: str = HOLDER_ID, **changes: A
     fields: dict[str, Any] = {
         "card_no": card_no, "aab301": "370200", "name": "张三", "id_digest": VAULT.index(id_number),
         "id_sealed": VAULT.seal(id_number.encode(), context=card_no.encode()),
-        "id_masked": mask_id_number(id_number), "ss_state": "active", "fin_state": "inactive",
+        "id_masked": mask_id_number(id_number), "birth_date": parse_id_number(id_number).birth_date,
+        "gender": parse_id_number(id_number).gender, "ss_state": "active", "fin_state": "inactive",
         "collected_on": date(2026, 1, 5), "bank": "Bank of Qingdao",
     }
     fields.update(changes)
     return CardRecord(**fields)
 
 
-class FakeCardLifecycle:
+class FakeCards:
+    """The card repository in memory (`app.domain.cards.repository.CardRepository`)."""
+
     def __init__(self, state: FakeState) -> None:
         self._s = state
 
     async def get(self, card_no: str) -> CardRecord | None:
         return self._s.cards.get(card_no)
+
+    async def by_id_digest(self, id_digest: str) -> list[CardRecord]:
+        return [c for c in self._s.cards.values() if c.id_digest == id_digest]
+
+    async def import_batch(self, cards: list[NewCard], at: datetime) -> list[ImportOutcome]:
+        outcomes: list[ImportOutcome] = []
+        for new in cards:
+            record = new.record
+            if record.card_no in self._s.cards:
+                outcomes.append("unchanged" if self._s.digests.get(record.card_no) == new.record_digest else "conflict")
+            elif any(c.id_digest == record.id_digest and c.status == "normal" for c in self._s.cards.values()):
+                outcomes.append("holder_has_card")
+            else:
+                self._s.cards[record.card_no] = record
+                self._s.digests[record.card_no] = new.record_digest
+                if new.photo_sealed is not None:
+                    self._s.photos[record.card_no] = new.photo_sealed
+                outcomes.append("added")
+        return outcomes
 
     async def exists(self, card_no: str) -> bool:
         return card_no in self._s.cards
@@ -106,6 +128,7 @@ class FakeAudit:
 @dataclass
 class FakeState:
     cards: dict[str, CardRecord] = field(default_factory=dict)
+    digests: dict[str, str] = field(default_factory=dict)
     photos: dict[str, bytes] = field(default_factory=dict)
     events: list[CardEvent] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
@@ -126,7 +149,7 @@ class FakeLeases:
 
 class FakeUnitOfWork:
     def __init__(self, state: FakeState) -> None:
-        self.card_lifecycle = FakeCardLifecycle(state)
+        self.cards = FakeCards(state)
         self.audit = FakeAudit(state)
         self.leases = FakeLeases(state)
 
