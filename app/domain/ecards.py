@@ -30,7 +30,7 @@ from app.security.jose import ECARD_TYP
 
 if TYPE_CHECKING:
     from app.clock import Clock
-    from app.domain.card_events import CardEvent
+    from app.domain.cards.changes import CardChange
     from app.domain.cards.model import CardRecord
     from app.domain.uow import Storage, UnitOfWork
     from app.security.jose import Signer
@@ -227,7 +227,7 @@ class EcardService:
             await uow.audit.record(now, "ecard.channel_unlinked", actor=client_id or f"account:{account_id}",
                                    subject=ecard.sign_no, detail={"client_id": target_client_id})
 
-    async def card_changed(self, uow: UnitOfWork, card_no: str, event: CardEvent, *, at: datetime,
+    async def card_changed(self, uow: UnitOfWork, card_no: str, event: CardChange, *, at: datetime,
                            new_card_no: str | None = None) -> None:
         """Make the e-card follow its physical card (called inside the card's transaction)."""
         if event == "financial_activated":

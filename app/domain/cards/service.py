@@ -50,8 +50,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from app.clock import Clock
-    from app.domain.card_events import CardEvent as ECardRule
-    from app.domain.card_events import CardStateListener
+    from app.domain.cards.changes import CardChange, CardStateListener
     from app.domain.uow import Storage, UnitOfWork
     from app.security.vault import Vault
 
@@ -137,7 +136,7 @@ class CardService:
             agent = self._check_parties(card, holder, actor, at)
             loss = next_loss_state(card, action)
             after = msgspec.structs.replace(card, loss_state=loss, loss_since=at)
-            event: ECardRule = "temporary_loss" if kind == "temporary" else "formal_loss"
+            event: CardChange = "temporary_loss" if kind == "temporary" else "formal_loss"
             return await self._commit(
                 uow, card, after, "loss_reported", actor=actor, agent=agent, at=at, ecard=event,
                 detail={"kind": kind},
@@ -283,7 +282,7 @@ class CardService:
 
     async def _sweep_each(
         self, candidates: list[str], moment: datetime, still_due: Callable[[CardRecord], bool],
-        transition: Callable[[CardRecord], CardRecord], action: str, ecard: ECardRule,
+        transition: Callable[[CardRecord], CardRecord], action: str, ecard: CardChange,
         detail: Callable[[CardRecord], dict[str, Any]],
     ) -> list[str]:
         """Apply one sweep rule to each candidate in its own transaction, re-checked on fresh data."""
@@ -381,7 +380,7 @@ class CardService:
 
     async def _commit(
         self, uow: UnitOfWork, before: CardRecord, after: CardRecord, action: str, *,
-        actor: Actor, agent: dict[str, str] | None, at: datetime, ecard: ECardRule | None = None,
+        actor: Actor, agent: dict[str, str] | None, at: datetime, ecard: CardChange | None = None,
         new_card_no: str | None = None, detail: dict[str, Any] | None = None,
     ) -> CardRecord:
         """Save one transition with its history and audit entries, and tell the e-card."""
