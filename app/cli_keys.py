@@ -8,9 +8,9 @@ import click
 
 from app.clock import SystemClock, rfc3339
 from app.config import ConfigError, load_settings
-from app.issuance import MAX_TOKEN_LIFETIME
 from app.security.keys import KeyStore
 from app.security.vault import DATA_KEY_FILE, load_vault
+from app.services import MAX_TOKEN_LIFETIME
 
 
 def _store() -> KeyStore:

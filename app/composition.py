@@ -8,18 +8,27 @@ from contextlib import asynccontextmanager
 from app.clock import Clock, SystemClock
 from app.config import ConfigError, Settings
 from app.domain.accounts import AccountService, SmsSender
-from app.domain.cards.service import build_card_service
+from app.domain.cards.changes import CardStateListener
+from app.domain.cards.ecard_link import LiveEcardState
+from app.domain.cards.service import CardService
 from app.domain.channels import ChannelService
 from app.domain.consent import ConsentService
+from app.domain.ecards import EcardService, FaceEvidence
 from app.domain.face_sessions import FaceSessionService, StoredFaceEvidence
+from app.domain.qrcodes import QrCodeService
 from app.domain.realname import RealnameService
 from app.domain.registry import RegistryImporter
+from app.domain.status_list import StatusListService
+from app.domain.uow import Storage
 from app.face.engine import FaceEngine
 from app.face.images import decode_image
 from app.face.pool import ProcessPoolFaceEngine
-from app.issuance import build_issuance
-from app.security.vault import check_private_keys, load_vault
-from app.services import Services
+from app.security.jose import Signer
+from app.security.keys import load_key_store
+from app.security.passwords import Argon2Passwords
+from app.security.pins import PepperedPinHasher
+from app.security.vault import Vault, check_private_keys, load_vault
+from app.services import Issuance, Services
 from app.sms import OutboxSmsSender, load_sender
 from app.storage.database import Database
 from app.storage.sqlite.holders import seal_legacy_holders
@@ -28,6 +37,24 @@ from app.storage.sqlite.uow import SqliteStorage
 
 def _check_photo(data: bytes) -> None:
     decode_image(data)
+
+
+def build_issuance(settings: Settings, storage: Storage, clock: Clock, vault: Vault,
+                   face: FaceEvidence) -> Issuance:
+    """Open the signing keys (created on first start outside prod) and build the e-card services."""
+    keys = load_key_store(settings.keys_dir, create=settings.env != "prod", now=clock.now())
+    signer = Signer(keys)
+    status_lists = StatusListService(storage, clock, signer, settings.issuer)
+    ecards = EcardService(storage, clock, signer=signer, vault=vault, face=face,
+                          status_lists=status_lists, issuer=settings.issuer)
+    return Issuance(keys=keys, signer=signer, status_lists=status_lists, ecards=ecards,
+                    qrcodes=QrCodeService(storage, clock, ecards))
+
+
+def build_card_service(storage: Storage, clock: Clock, vault: Vault, listener: CardStateListener) -> CardService:
+    """The card lifecycle with the keyed slow PIN hash and the e-card state from `uow.ecards`."""
+    return CardService(storage, clock, vault, listener, pin_hasher=PepperedPinHasher(vault),
+                       ecards=LiveEcardState())
 
 
 @asynccontextmanager
@@ -67,7 +94,8 @@ async def open_services(
         yield Services(
             settings=settings, clock=clock, storage=storage, vault=vault,
             channels=ChannelService(storage, clock),
-            accounts=AccountService(storage, clock, sms, vault, sms_per_minute=settings.sms_per_minute),
+            accounts=AccountService(storage, clock, sms, vault, Argon2Passwords(),
+                                    sms_per_minute=settings.sms_per_minute),
             consent=ConsentService(storage, clock),
             realname=realname,
             registry=RegistryImporter(storage, clock, vault, _check_photo),

@@ -24,12 +24,11 @@ from pathlib import Path
 import httpx
 
 from app.clock import SystemClock
-from app.composition import open_services
+from app.composition import build_issuance, open_services
 from app.config import load_settings
 from app.domain.accounts import TokenRecord
 from app.domain.channels import Channel
 from app.domain.ecards import PassedFace
-from app.issuance import build_issuance
 from app.security.jose import ECARD_TYP
 from app.security.secrets import digest, new_token
 from tests.flow import card_row, write_jsonl

@@ -11,12 +11,11 @@ import msgspec
 from app.domain.limits import day_window, minute_window, seconds_to_next_day, seconds_to_next_minute
 from app.domain.text import ascii_number
 from app.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
-from app.security.passwords import DUMMY_HASH, hash_password, verify_password
 from app.security.secrets import digest, new_token, numeric_code, same
 
 if TYPE_CHECKING:
     from app.clock import Clock
-    from app.domain.uow import Storage
+    from app.domain.uow import Storage, UnitOfWork
     from app.security.vault import Vault
 
 SMS_CODE_TTL = timedelta(minutes=5)
@@ -104,6 +103,44 @@ class TokenRepository(Protocol):
     async def revoke_grant(self, grant_id: str, at: datetime) -> int: ...
 
 
+class PasswordHasher(Protocol):
+    """Slow password hashing, off the event loop."""
+
+    async def hash(self, password: str) -> str: ...
+
+    async def verify(self, stored: str | None, password: str) -> bool:
+        """Whether `password` matches `stored`; with no stored hash (no such account) False, after
+        as much work as a real check, so that timing does not reveal which phones have accounts."""
+        ...
+
+
+RotationOutcome = Literal["rotated", "unknown", "reused", "expired"]
+
+
+async def rotate_refresh_token(
+    uow: UnitOfWork, presented: str, now: datetime, *, kind: TokenKind, client_id: str | None
+) -> tuple[RotationOutcome, TokenRecord | None]:
+    """One rotation of a refresh token (users' logins and channels' grants alike).
+
+    The presented token must be of `kind` and belong to `client_id` (None for a user's login).
+    A token used before ("reused") revokes its whole grant: whoever holds the newest pair may be
+    the thief. On "rotated" the presented token is revoked and the caller issues the next pair in
+    the same transaction or the next; on any other outcome the caller refuses *after* the
+    transaction has committed, so that a reuse's revocation stands.
+    """
+    record = await uow.tokens.find(digest(presented))
+    if record is None or record.kind != kind or record.client_id != client_id:
+        return "unknown", None
+    if record.revoked_at is not None:
+        if record.grant_id:
+            await uow.tokens.revoke_grant(record.grant_id, now)
+        return "reused", record
+    if record.expires_at <= now:
+        return "expired", record
+    await uow.tokens.revoke(record.token_hash, now)
+    return "rotated", record
+
+
 class SmsSender(Protocol):
     """Delivers SMS texts; production plugs in a carrier gateway, development writes an outbox."""
 
@@ -129,12 +166,14 @@ def normalise_phone(raw: str) -> str:
 
 class AccountService:
     def __init__(
-        self, storage: Storage, clock: Clock, sms: SmsSender, vault: Vault, *, sms_per_minute: int = 600
+        self, storage: Storage, clock: Clock, sms: SmsSender, vault: Vault, passwords: PasswordHasher, *,
+        sms_per_minute: int = 600,
     ) -> None:
         self._storage = storage
         self._clock = clock
         self._sms = sms
         self._vault = vault
+        self._passwords = passwords
         self._sms_per_minute = sms_per_minute
 
     def _code_hash(self, phone: str, code: str) -> str:
@@ -183,7 +222,7 @@ class AccountService:
         check_password_strength(password)
         now = self._clock.now()
         await self._use_sms_code(phone, sms_code)
-        password_hash = await hash_password(password)
+        password_hash = await self._passwords.hash(password)
         async with self._storage.unit_of_work() as uow:
             account_id = await uow.accounts.add(phone, password_hash, now)
             if account_id is None:
@@ -228,7 +267,7 @@ class AccountService:
             allowed = await uow.limits.take(bucket, window, LOGIN_FAILURES_PER_DAY)
         if not allowed:
             raise RateLimited("too many failed logins today", retry_after=seconds_to_next_day(now))
-        ok = await verify_password(account.password_hash if account else DUMMY_HASH, password)
+        ok = await self._passwords.verify(account.password_hash if account else None, password)
         if account is None or not ok:
             raise Unauthenticated("phone or password is wrong", code="invalid_credentials")
         async with self._storage.unit_of_work() as uow:
@@ -239,16 +278,10 @@ class AccountService:
         """Rotate a user refresh token; reuse of a rotated one revokes the whole login."""
         now = self._clock.now()
         async with self._storage.unit_of_work() as uow:
-            record = await uow.tokens.find(digest(refresh_token))
-            if record is None or record.kind != "user_refresh" or record.account_id is None:
-                raise Unauthenticated("unknown refresh token", code="invalid_grant")
-            reused = record.revoked_at is not None
-            if reused and record.grant_id:
-                # Committed before the refusal below: a stolen refresh token ends the whole login.
-                await uow.tokens.revoke_grant(record.grant_id, now)
-            elif not reused and record.expires_at > now:
-                await uow.tokens.revoke(record.token_hash, now)
-        if reused or record.expires_at <= now:
+            outcome, record = await rotate_refresh_token(uow, refresh_token, now, kind="user_refresh", client_id=None)
+        if outcome == "unknown" or record is None or record.account_id is None:
+            raise Unauthenticated("unknown refresh token", code="invalid_grant")
+        if outcome != "rotated":
             raise Unauthenticated("refresh token is no longer valid", code="invalid_grant")
         return await self._issue(record.account_id, grant_id=record.grant_id or new_token(12))
 

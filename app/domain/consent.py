@@ -17,7 +17,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import msgspec
 
-from app.domain.accounts import TokenRecord
+from app.domain.accounts import TokenRecord, rotate_refresh_token
 from app.domain.scopes import CHANNEL_SCOPES, SCOPES, USER_SCOPES
 from app.errors import DomainError, NotFound
 from app.security.secrets import digest, new_token
@@ -272,25 +272,23 @@ class ConsentService:
         A `scope` narrows the new access token to those scopes (RFC 6749 §6); the new refresh token
         keeps the whole grant. A scope the grant does not hold is `invalid_scope`."""
         now = self._clock.now()
-        reused = False
         async with self._storage.unit_of_work() as uow:
             record = await uow.tokens.find(digest(refresh_token))
-            if record is None or record.kind != "refresh" or record.client_id != channel.client_id:
-                raise OAuthError("unknown refresh token", code="invalid_grant")
-            if record.revoked_at is not None:
-                if record.grant_id:
-                    await uow.tokens.revoke_grant(record.grant_id, now)
-                reused = True
-            elif record.expires_at <= now:
-                raise OAuthError("the refresh token has expired", code="invalid_grant")
-            else:
-                narrowed = narrowed_scopes(scope, record.scopes)
-                await uow.tokens.revoke(record.token_hash, now)
+            # Checked before the rotation, so that a refused scope leaves the refresh token usable
+            # (and only for this channel's live token, so that it tells nothing about others).
+            live = record is not None and record.kind == "refresh" and record.client_id == channel.client_id
+            narrowed = narrowed_scopes(scope, record.scopes) if live and record is not None else ()
+            outcome, record = await rotate_refresh_token(
+                uow, refresh_token, now, kind="refresh", client_id=channel.client_id)
+            if outcome == "rotated" and record is not None:
                 tokens = await self._issue(uow, channel, record.account_id, narrowed,
                                            record.grant_id, refresh=True, refresh_scopes=record.scopes)
-        if reused:
-            raise OAuthError("the refresh token was used already; the grant is revoked",
-                             code="invalid_grant")
+        if outcome == "unknown":
+            raise OAuthError("unknown refresh token", code="invalid_grant")
+        if outcome == "expired":
+            raise OAuthError("the refresh token has expired", code="invalid_grant")
+        if outcome == "reused":
+            raise OAuthError("the refresh token was used already; the grant is revoked", code="invalid_grant")
         return tokens
 
     async def client_credentials(self, channel: Channel, scope: str | None) -> IssuedTokens:

@@ -27,3 +27,14 @@ async def verify_password(stored: str, password: str) -> bool:
 
 # A hash to verify against when the account does not exist, so that timing does not reveal it.
 DUMMY_HASH = _hasher.hash("not a real password")
+
+
+class Argon2Passwords:
+    """The service's password hashing (`app.domain.accounts.PasswordHasher`)."""
+
+    async def hash(self, password: str) -> str:
+        return await hash_password(password)
+
+    async def verify(self, stored: str | None, password: str) -> bool:
+        """False for no account, after the same work as for one: timing does not tell them apart."""
+        return await verify_password(stored if stored is not None else DUMMY_HASH, password) and stored is not None

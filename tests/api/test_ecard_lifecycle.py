@@ -9,10 +9,11 @@ from pathlib import Path
 import jwt
 import pytest
 
+from app.composition import build_issuance
 from app.config import ConfigError, Settings
-from app.issuance import MAX_TOKEN_LIFETIME, build_issuance
 from app.security.jose import ECARD_TYP, verify
 from app.security.keys import KeyStore
+from app.services import MAX_TOKEN_LIFETIME
 from tests.api.test_ecards import (
     World,
     jwks_verify,

@@ -15,11 +15,11 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from app.clock import FrozenClock
+from app.composition import build_issuance
 from app.config import Settings
 from app.domain.accounts import TokenRecord
 from app.domain.channels import Channel
 from app.domain.ecards import PassedFace
-from app.issuance import build_issuance
 from app.security.secrets import digest, new_token
 from app.services import Services
 from tests.flow import bearer, card_row, write_jsonl

@@ -15,7 +15,6 @@ from app.domain.cards.activation import (
     normalise_contact,
 )
 from app.domain.cards.agents import agent_record, validate_agent
-from app.domain.cards.ecard_link import LiveEcardState
 from app.domain.cards.lifecycle import LossAction, next_loss_state, require_normal, require_not_lost
 from app.domain.cards.model import (
     PIN_ATTEMPTS,
@@ -28,7 +27,6 @@ from app.domain.cards.model import (
     PinState,
 )
 from app.domain.cards.pin import (
-    PepperedPinHasher,
     PinHasher,
     check_new_pin,
     check_pin_shape,
@@ -415,11 +413,3 @@ async def _load(uow: UnitOfWork, card_no: str) -> CardRecord:
     if card is None:
         raise NotFound(f"no card {card_no!r}", code="card_not_found")
     return card
-
-
-def build_card_service(
-    storage: Storage, clock: Clock, vault: Vault, listener: CardStateListener,
-) -> CardService:
-    """The production wiring: the keyed slow PIN hash and the e-card state from `uow.ecards`."""
-    return CardService(storage, clock, vault, listener, pin_hasher=PepperedPinHasher(vault),
-                       ecards=LiveEcardState())

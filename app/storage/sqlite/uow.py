@@ -10,6 +10,7 @@ import aiosqlite
 from app.security.vault import Vault
 from app.storage.database import Database
 from app.storage.sqlite.accounts import SqliteAccounts, SqliteSmsCodes, SqliteTokens
+from app.storage.sqlite.audit import SqliteAudit
 from app.storage.sqlite.cards import SqliteCards
 from app.storage.sqlite.channels import SqliteChannels
 from app.storage.sqlite.consent import SqliteConsents
@@ -17,7 +18,8 @@ from app.storage.sqlite.ecards import SqliteEcards, SqliteQrCodes
 from app.storage.sqlite.face_sessions import SqliteFaceSessions
 from app.storage.sqlite.holders import HolderSeal
 from app.storage.sqlite.leases import SqliteLeases
-from app.storage.sqlite.misc import SqliteAudit, SqliteLimits, SqliteRealname
+from app.storage.sqlite.limits import SqliteLimits
+from app.storage.sqlite.realname import SqliteRealname
 
 
 class SqliteUnitOfWork:

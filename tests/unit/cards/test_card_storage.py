@@ -17,10 +17,10 @@ from app.clock import FrozenClock
 from app.domain.cards.model import Actor, CardEvent
 from app.domain.cards.service import CardService
 from app.storage.database import Database
+from app.storage.sqlite.audit import SqliteAudit
 from app.storage.sqlite.cards import SqliteCards
 from app.storage.sqlite.codec import ts
 from app.storage.sqlite.holders import Holder, HolderSeal
-from app.storage.sqlite.misc import SqliteAudit
 
 from .fakes import HOLDER_ID, START, VAULT, PlainPinHasher, RecordingListener, card
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.domain.cards.pin import PepperedPinHasher, check_new_pin, initial_pin, weakness
+from app.domain.cards.pin import check_new_pin, initial_pin, weakness
 from app.errors import InvalidInput
+from app.security.pins import PepperedPinHasher
 
 from .fakes import VAULT
 

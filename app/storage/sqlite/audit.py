@@ -1,0 +1,35 @@
+"""The append-only audit log in SQLite (`audit_log`)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from app.domain.audit import AuditEntry
+from app.storage.sqlite.codec import dumps, from_ts, ts
+
+
+class SqliteAudit:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def record(self, at: datetime, action: str, *, actor: str, subject: str | None = None,
+                     detail: dict[str, Any] | None = None) -> None:
+        await self._conn.execute(
+            "INSERT INTO audit_log (at, action, actor, subject, detail) VALUES (?, ?, ?, ?, ?)",
+            (ts(at), action, actor, subject, dumps(detail or {})),
+        )
+
+    async def entries(self, *, subject: str | None = None, action_prefix: str = "") -> list[AuditEntry]:
+        query = "SELECT * FROM audit_log WHERE action LIKE ? ESCAPE '\\'"
+        params: list[str] = [action_prefix.replace("%", "\\%").replace("_", "\\_") + "%"]
+        if subject is not None:
+            query += " AND subject = ?"
+            params.append(subject)
+        cursor = await self._conn.execute(query + " ORDER BY id", params)
+        return [AuditEntry(id=row["id"], at=from_ts(row["at"]), action=row["action"], actor=row["actor"],
+                           subject=row["subject"], detail=json.loads(row["detail"]))
+                for row in await cursor.fetchall()]

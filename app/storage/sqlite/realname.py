@@ -1,0 +1,30 @@
+"""Real-name checks in SQLite (`realname_checks`)."""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from app.domain.realname import RealnameCheck
+from app.storage.sqlite.codec import from_ts, ts
+
+
+class SqliteRealname:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def add(self, check: RealnameCheck) -> None:
+        await self._conn.execute(
+            "INSERT INTO realname_checks (id, account_id, client_id, card_no, created_at, expires_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (check.id, check.account_id, check.client_id, check.card_no, ts(check.created_at),
+             ts(check.expires_at)),
+        )
+
+    async def get(self, check_id: str) -> RealnameCheck | None:
+        cursor = await self._conn.execute("SELECT * FROM realname_checks WHERE id = ?", (check_id,))
+        row = await cursor.fetchone()
+        if row is None:
+            return None
+        return RealnameCheck(id=row["id"], account_id=row["account_id"], client_id=row["client_id"],
+                             card_no=row["card_no"], created_at=from_ts(row["created_at"]),
+                             expires_at=from_ts(row["expires_at"]))
