@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 import msgspec
 
-from app.domain.limits import day_window, minute_window, seconds_to_next_day, seconds_to_next_minute
+from app.domain.limits import DailyLimit, day_window, minute_window, seconds_to_next_day, seconds_to_next_minute
 from app.domain.text import ascii_number
 from app.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
 from app.security.secrets import digest, new_token, numeric_code, same
@@ -31,6 +31,7 @@ SMS_PER_ADDRESS_PER_DAY = 200
 USER_TOKEN_TTL = timedelta(minutes=15)
 USER_REFRESH_TTL = timedelta(days=30)
 LOGIN_FAILURES_PER_DAY = 10
+LOGIN_FAILURES = DailyLimit("login", LOGIN_FAILURES_PER_DAY, "too many failed logins today")
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
 
 _PHONE = re.compile(r"^1[3-9][0-9]{9}$")  # mainland China mobile numbers, ASCII digits
@@ -261,17 +262,16 @@ class AccountService:
         """
         phone = normalise_phone(raw_phone)
         now = self._clock.now()
-        bucket, window = f"login:{phone}", day_window(now)
         async with self._storage.unit_of_work() as uow:
             account = await uow.accounts.by_phone(phone)
-            allowed = await uow.limits.take(bucket, window, LOGIN_FAILURES_PER_DAY)
+            allowed = await LOGIN_FAILURES.take(uow.limits, phone, now)
         if not allowed:
-            raise RateLimited("too many failed logins today", retry_after=seconds_to_next_day(now))
+            raise LOGIN_FAILURES.refused(now)
         ok = await self._passwords.verify(account.password_hash if account else None, password)
         if account is None or not ok:
             raise Unauthenticated("phone or password is wrong", code="invalid_credentials")
         async with self._storage.unit_of_work() as uow:
-            await uow.limits.give_back(bucket, window)
+            await LOGIN_FAILURES.give_back(uow.limits, phone, now)
         return await self._issue(account.id, grant_id=new_token(12))
 
     async def refresh(self, refresh_token: str) -> UserTokens:

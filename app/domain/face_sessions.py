@@ -27,8 +27,8 @@ import msgspec
 from app.domain.channels import FaceChallengeKind
 from app.domain.ecards import PassedFace
 from app.domain.face_hints import Hint, hint_for
-from app.domain.limits import day_window, seconds_to_next_day
-from app.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RateLimited
+from app.domain.limits import DailyLimit
+from app.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from app.face.engine import (
     ACTIONS,
     ENCODER_MODEL,
@@ -178,12 +178,8 @@ def new_session(account_id: int, client_id: str, realname_id: str, card_no: str,
     )
 
 
-def _failures(person: str) -> str:
-    return f"face:person:{person}"
-
-
-def _starts(person: str) -> str:
-    return f"face:starts:{person}"
+FAILURES = DailyLimit("face:person", FAILED_SESSIONS_PER_DAY, "too many failed face verifications today")
+STARTS = DailyLimit("face:starts", SESSION_STARTS_PER_DAY, "too many face verifications started today")
 
 
 class FaceSessionService:
@@ -216,16 +212,16 @@ class FaceSessionService:
             if current is not None:
                 return self._started(current, now, resumed=True)
             self._check_limits(
-                failures=await uow.limits.count(_failures(person), day_window(now))
+                failures=await FAILURES.used(uow.limits, person, now)
                 + await uow.face_sessions.open_count(person),
-                starts=await uow.limits.count(_starts(person), day_window(now)),
+                starts=await STARTS.used(uow.limits, person, now),
                 now=now,
             )
             channel = await uow.channels.get(client_id)
             session = new_session(account_id, client_id, realname_id, checked.card.card_no, person, now,
                                   channel.face_challenge if channel else "actions")
             if await uow.face_sessions.add(session):
-                await uow.limits.increment(_starts(person), day_window(now))
+                await STARTS.record(uow.limits, person, now)
                 await uow.audit.record(now, "face.session_started", actor=client_id, subject=session.id,
                                        detail={"account_id": account_id, "card_no": session.card_no,
                                                "actions": list(session.actions), "light": len(session.light),
@@ -240,15 +236,15 @@ class FaceSessionService:
 
     @staticmethod
     def _check_limits(*, failures: int, starts: int, now: datetime) -> None:
-        if failures >= FAILED_SESSIONS_PER_DAY:
-            raise RateLimited("too many failed face verifications today", retry_after=seconds_to_next_day(now))
-        if starts >= SESSION_STARTS_PER_DAY:
-            raise RateLimited("too many face verifications started today", retry_after=seconds_to_next_day(now))
+        if failures >= FAILURES.per_day:
+            raise FAILURES.refused(now)
+        if starts >= STARTS.per_day:
+            raise STARTS.refused(now)
 
     async def _expire_stale(self, uow: UnitOfWork, person: str, now: datetime) -> None:
         """Sessions left to expire are failures, counted on the day they expired."""
         for stale in await uow.face_sessions.expire_stale(person, now):
-            await uow.limits.increment(_failures(person), day_window(stale.expires_at))
+            await FAILURES.record(uow.limits, person, stale.expires_at)
             await uow.audit.record(now, "face.failed", actor=stale.client_id, subject=stale.id, detail={
                 "account_id": stale.account_id, "card_no": stale.card_no, "reason": "expired",
                 "detail": "the session expired without a verdict", "frames": stale.frame_count,
@@ -353,7 +349,7 @@ class FaceSessionService:
             await uow.face_sessions.set_status(session.id, status, expected="deciding", reason=reason, at=now)
             await uow.face_sessions.drop_frames(session.id)
             if not verdict.passed:
-                await uow.limits.increment(_failures(session.person), day_window(now))
+                await FAILURES.record(uow.limits, session.person, now)
             await uow.audit.record(now, f"face.{status}", actor=session.client_id, subject=session.id, detail={
                 "account_id": session.account_id, "card_no": session.card_no, "reason": reason,
                 "detail": verdict.detail, "actions": list(session.actions), "scores": verdict.scores,

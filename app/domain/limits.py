@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+from app.errors import RateLimited
 
 
 class RateLimitRepository(Protocol):
@@ -40,3 +43,33 @@ def seconds_to_next_minute(at: datetime) -> int:
 def seconds_to_next_day(at: datetime) -> int:
     midnight = at.replace(hour=0, minute=0, second=0, microsecond=0)
     return max(1, 86400 - int((at - midnight).total_seconds()))
+
+
+@dataclass(frozen=True)
+class DailyLimit:
+    """A count per key and day with a ceiling: failed logins per phone, wrong real-name pairs per
+    account, failed face sessions per person. The bucket is `name:key`, the window the UTC day."""
+
+    name: str
+    per_day: int
+    refusal: str = "too many attempts today"
+
+    def bucket(self, key: str) -> str:
+        return f"{self.name}:{key}"
+
+    async def take(self, limits: RateLimitRepository, key: str, now: datetime) -> bool:
+        """Count one now unless the day's ceiling is reached (one atomic step); whether counted."""
+        return await limits.take(self.bucket(key), day_window(now), self.per_day)
+
+    async def give_back(self, limits: RateLimitRepository, key: str, now: datetime) -> None:
+        await limits.give_back(self.bucket(key), day_window(now))
+
+    async def record(self, limits: RateLimitRepository, key: str, at: datetime) -> None:
+        """Count one on `at`'s day, whatever the ceiling (something that has happened)."""
+        await limits.increment(self.bucket(key), day_window(at))
+
+    async def used(self, limits: RateLimitRepository, key: str, now: datetime) -> int:
+        return await limits.count(self.bucket(key), day_window(now))
+
+    def refused(self, now: datetime) -> RateLimited:
+        return RateLimited(self.refusal, retry_after=seconds_to_next_day(now))

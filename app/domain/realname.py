@@ -9,9 +9,9 @@ import msgspec
 
 from app.domain.cards.model import card_usability
 from app.domain.idnumber import mask_name, parse_id_number
-from app.domain.limits import day_window, seconds_to_next_day
+from app.domain.limits import DailyLimit
 from app.domain.text import normalise_name
-from app.errors import Conflict, InvalidInput, NotFound, RateLimited
+from app.errors import Conflict, InvalidInput, NotFound
 from app.security.secrets import new_token
 
 if TYPE_CHECKING:
@@ -30,6 +30,10 @@ NAME_MAX = 64
 FAILURES_PER_ACCOUNT_AND_ID = 3
 FAILURES_PER_ACCOUNT = 5
 FAILURES_PER_ID = 20
+_REFUSAL = "too many failed real-name checks today"
+PER_ACCOUNT_AND_ID = DailyLimit("realname:account-id", FAILURES_PER_ACCOUNT_AND_ID, _REFUSAL)
+PER_ACCOUNT = DailyLimit("realname:account", FAILURES_PER_ACCOUNT, _REFUSAL)
+PER_ID = DailyLimit("realname:id", FAILURES_PER_ID, _REFUSAL)
 
 
 class RealnameCheck(msgspec.Struct, frozen=True, kw_only=True):
@@ -66,24 +70,19 @@ class RealnameService:
         # Validated before any lookup, so malformed numbers never touch the registry.
         parsed = parse_id_number(id_number, today=now.date())
         id_digest = self._vault.index(parsed.value)
-        window = day_window(now)
-        buckets = (
-            (f"realname:account-id:{account_id}:{id_digest}", FAILURES_PER_ACCOUNT_AND_ID),
-            (f"realname:account:{account_id}", FAILURES_PER_ACCOUNT),
-            (f"realname:id:{id_digest}", FAILURES_PER_ID),
-        )
+        buckets = ((PER_ACCOUNT_AND_ID, f"{account_id}:{id_digest}"), (PER_ACCOUNT, str(account_id)),
+                   (PER_ID, id_digest))
         async with self._storage.unit_of_work() as uow:
             # Every check is counted as a failure first and given back when it matches: one
             # transaction, so racing checks cannot get more tries than the buckets hold.
-            for bucket, limit in buckets:
-                if not await uow.limits.take(bucket, window, limit):
-                    raise RateLimited("too many failed real-name checks today",
-                                      retry_after=seconds_to_next_day(now))
+            for limit, key in buckets:
+                if not await limit.take(uow.limits, key, now):
+                    raise limit.refused(now)
             cards = await uow.cards.by_id_digest(id_digest)
             matching = [c for c in cards if normalise_name(c.name) == clean_name]
             if matching:
-                for bucket, _ in buckets:
-                    await uow.limits.give_back(bucket, window)
+                for limit, key in buckets:
+                    await limit.give_back(uow.limits, key, now)
             else:
                 await uow.audit.record(now, "realname.mismatch", actor=client_id,
                                        subject=f"account:{account_id}")
