@@ -15,7 +15,8 @@ class Wire(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw_on
 
 Phone = Annotated[str, msgspec.Meta(min_length=11, max_length=16, description="mobile number")]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
-SmsCodeText = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}$", description="six-digit SMS code")]
+SmsCodeText = Annotated[str, msgspec.Meta(pattern=r"^\s*[0-9０-９]{6}\s*$",
+                                            description="six-digit SMS code (full-width digits are read as ASCII)")]
 IdNumberText = Annotated[str, msgspec.Meta(min_length=1, max_length=32,
                                            description="18-character citizen ID number")]
 NameText = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]

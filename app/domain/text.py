@@ -2,9 +2,9 @@
 
 Numbers (phone, ID number, SMS code, PIN, card number) are ASCII. Python's `\\d` and `str.isdigit`
 accept any script's digits, so `13５４１２２７９５７` would be a second phone and a full-width ID
-number a second person. Input is NFKC-normalised first, which turns full-width digits and letters
-(what Chinese input methods type in full-width mode) into ASCII, so they name the same person;
-whatever is still not ASCII (Arabic-Indic digits, say) is refused by the ASCII patterns.
+number a second person. Full-width digits and letters (what Chinese input methods type in
+full-width mode) are mapped to ASCII first, so they name the same person; anything else that is
+not ASCII (Arabic-Indic, superscript or circled digits) is refused by the ASCII patterns.
 
 Names are compared in one form (`normalise_name`): NFKC (which also maps CJK compatibility
 ideographs and decomposed accents to their unified, composed form), every middle-dot variant
@@ -32,10 +32,16 @@ def nfkc(raw: str) -> str:
     return unicodedata.normalize("NFKC", raw)
 
 
+# Full-width ASCII (U+FF01-FF5E) and the ideographic space: what a Chinese input method types in
+# full-width mode. Only these are mapped; superscript, circled or mathematical digits stay what they
+# are and the ASCII patterns refuse them.
+_FULL_WIDTH: Final = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
 def ascii_number(raw: str) -> str:
     """Full-width digits and letters as ASCII, surrounding space removed; nothing else changed
     (the caller's ASCII pattern refuses what is left)."""
-    return nfkc(raw).strip()
+    return raw.translate(_FULL_WIDTH).strip()
 
 
 def is_ascii_digits(text: str, length: int | None = None) -> bool:

@@ -8,7 +8,7 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody
 
 from app.clock import rfc3339
-from app.domain.cards.model import Actor, Agent, CardEvent, CardRecord, Contact
+from app.domain.cards.model import Actor, Agent, CardEvent, CardRecord, Contact, card_number
 from app.domain.cards.service import CardSnapshot
 from app.domain.cards.sweep import financial_deadline, temporary_loss_lifts_at
 from app.domain.idnumber import mask_name
@@ -100,14 +100,14 @@ class CardController(Controller):
     async def show(self, card_no: FromPath[str], services: ServicesDep, principal: PrincipalDep) -> CardView:
         """The card record: masked holder, both applications, loss and PIN state, the e-card's state."""
         principal.channel(SCOPE)
-        return _snapshot_view(await services.cards.get(card_no.upper()))
+        return _snapshot_view(await services.cards.get(card_number(card_no)))
 
     @get("/{card_no:str}/events", responses=PROBLEMS)
     async def events(self, card_no: FromPath[str], services: ServicesDep,
                      principal: PrincipalDep) -> list[CardEventView]:
         """The card's history of transitions, oldest first (who, through which channel, for whom)."""
         principal.channel(SCOPE)
-        return [_event_view(e) for e in await services.cards.history(card_no.upper())]
+        return [_event_view(e) for e in await services.cards.history(card_number(card_no))]
 
     @post("/{card_no:str}/activations", status_code=200, responses=PROBLEMS)
     async def activate(
@@ -118,7 +118,7 @@ class CardController(Controller):
         contact = None if data.contact is None else Contact(
             phone=data.contact.phone, address=data.contact.address, postcode=data.contact.postcode)
         card = await services.cards.activate(
-            card_no.upper(), channel=data.channel, holder_id_number=data.holder_id_number,
+            card_number(card_no), channel=data.channel, holder_id_number=data.holder_id_number,
             application=data.application, contact=contact, actor=_actor(principal, data.agent))
         return await self._view(services, card)
 
@@ -129,7 +129,7 @@ class CardController(Controller):
     ) -> CardView:
         """Report the card lost (挂失): `temporary` (7 days) or `formal` (final)."""
         card = await services.cards.report_loss(
-            card_no.upper(), data.kind, holder_id_number=data.holder_id_number,
+            card_number(card_no), data.kind, holder_id_number=data.holder_id_number,
             actor=_actor(principal, data.agent))
         return await self._view(services, card)
 
@@ -140,7 +140,7 @@ class CardController(Controller):
     ) -> CardView:
         """Lift a loss report (解挂); a 300-day loss only once the financial application is active."""
         card = await services.cards.unlock(
-            card_no.upper(), holder_id_number=data.holder_id_number, actor=_actor(principal, data.agent))
+            card_number(card_no), holder_id_number=data.holder_id_number, actor=_actor(principal, data.agent))
         return await self._view(services, card)
 
     @post("/{card_no:str}/replacements", status_code=201, responses=PROBLEMS)
@@ -150,7 +150,7 @@ class CardController(Controller):
     ) -> ReplacementResult:
         """Replace the card (补换卡): a new card number in the same region; the old card is invalid."""
         result = await services.cards.replace(
-            card_no.upper(), holder_id_number=data.holder_id_number, reason=data.reason,
+            card_number(card_no), holder_id_number=data.holder_id_number, reason=data.reason,
             actor=_actor(principal, data.agent))
         return ReplacementResult(old_card=await self._view(services, result.old),
                                  new_card=await self._view(services, result.new))
@@ -162,7 +162,7 @@ class CardController(Controller):
     ) -> CardView:
         """Cancel the card (注销); final, its e-card becomes invalid."""
         card = await services.cards.cancel(
-            card_no.upper(), holder_id_number=data.holder_id_number, reason=data.reason,
+            card_number(card_no), holder_id_number=data.holder_id_number, reason=data.reason,
             actor=_actor(principal, data.agent))
         return await self._view(services, card)
 
@@ -173,7 +173,7 @@ class CardController(Controller):
     ) -> PinResult:
         """Check a PIN entry: wrong → 403 `pin_incorrect`, sixth wrong → 423 `pin_locked`, the
         initial PIN → 403 `pin_change_required`."""
-        card = await services.cards.verify_pin(card_no.upper(), data.pin, actor=_actor(principal))
+        card = await services.cards.verify_pin(card_number(card_no), data.pin, actor=_actor(principal))
         return _pin_result(card, verified=True)
 
     @post("/{card_no:str}/pin/change", status_code=200, responses=PROBLEMS)
@@ -182,7 +182,7 @@ class CardController(Controller):
         principal: PrincipalDep,
     ) -> PinResult:
         """Change the PIN; weak PINs (one digit repeated, runs, the initial PIN) → 422 `weak_pin`."""
-        card = await services.cards.change_pin(card_no.upper(), data.old_pin, data.new_pin,
+        card = await services.cards.change_pin(card_number(card_no), data.old_pin, data.new_pin,
                                                actor=_actor(principal))
         return _pin_result(card)
 
@@ -194,7 +194,7 @@ class CardController(Controller):
         """At a counter with the holder's ID number: unlock the PIN, set `new_pin` or restore the
         initial PIN."""
         card = await services.cards.reset_pin(
-            card_no.upper(), holder_id_number=data.holder_id_number, new_pin=data.new_pin,
+            card_number(card_no), holder_id_number=data.holder_id_number, new_pin=data.new_pin,
             actor=_actor(principal, data.agent))
         return _pin_result(card)
 

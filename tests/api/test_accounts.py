@@ -163,3 +163,9 @@ async def test_sms_codes_are_stored_under_a_keyed_digest(client: AsyncTestClient
     assert code not in stored
     r = await register(client, code)
     assert r.status_code == 201
+
+
+async def test_a_full_width_sms_code_is_the_code(client: AsyncTestClient[Any]) -> None:
+    code = await sms_code(client, PHONE)
+    r = await register(client, code.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"}))
+    assert r.status_code == 201, r.text

@@ -148,3 +148,15 @@ async def test_bank_activation_updates_contact_and_records_the_agent(
     r = await client.post(f"/v1/cards/{CARD}/activations",
                           json={**body, "contact": {"postcode": "5180000"}}, headers=counter)
     assert (r.status_code, r.json()["code"]) == (422, "invalid_contact")
+
+
+async def test_a_full_width_card_number_and_pin_are_read_as_ascii(
+    client: AsyncTestClient[Any], counter: dict[str, str], holder_id: str,
+) -> None:
+    full_width = {ord(c): ord(c) + 0xFEE0 for c in "0123456789A"}
+    r = await client.get(f"/v1/cards/{CARD.translate(full_width)}", headers=counter)
+    assert r.status_code == 200
+    assert r.json()["card_no"] == CARD
+    r = await client.post(f"/v1/cards/{CARD}/pin/verify", json={"pin": holder_id[-6:].translate(full_width)},
+                          headers=counter)
+    assert (r.status_code, r.json()["code"]) == (403, "pin_change_required")  # the right, initial PIN

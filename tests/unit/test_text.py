@@ -76,3 +76,9 @@ def test_ascii_digits_only() -> None:
     assert not is_ascii_digits("١٢٣٤٥٦", 6)
     assert not is_ascii_digits("12345", 6)
     assert not is_ascii_digits("")
+
+
+@pytest.mark.parametrize("phone", ["¹³⁵⁴¹²²⁷⁹⁵⁷", "①③⑤④①②②⑦⑨⑤⑦", "𝟏𝟑𝟓𝟒𝟏𝟐𝟐𝟕𝟗𝟓𝟕"])
+def test_superscript_circled_and_mathematical_digits_are_not_a_phone(phone: str) -> None:
+    with pytest.raises(InvalidInput):
+        normalise_phone(phone)

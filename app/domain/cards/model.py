@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from app.domain.text import ascii_number
+
 # The two applications on a card: 社会保障应用 and 金融应用 (the bank account).
 Application = Literal["social_security", "financial"]
 # Where an activation happens (SPEC §2): the card's bank branch, first use at a designated hospital or
@@ -109,6 +111,11 @@ class NewCard(msgspec.Struct, frozen=True, kw_only=True):
 # "holder_has_card": the person already has a card in use (one person, one card in use; a new
 # card for them comes through replacement at a counter, not through another import line).
 ImportOutcome = Literal["added", "unchanged", "conflict", "holder_has_card"]
+
+
+def card_number(raw: str) -> str:
+    """A card number as typed (full-width, lower case) in the form it is stored."""
+    return ascii_number(raw).upper()
 
 
 def card_usability(card: CardRecord) -> str | None:

@@ -42,6 +42,7 @@ from app.domain.cards.sweep import (
     temporary_loss_lapsed,
 )
 from app.domain.idnumber import parse_id_number
+from app.domain.text import ascii_number
 from app.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 
 if TYPE_CHECKING:
@@ -204,6 +205,7 @@ class CardService:
     async def verify_pin(self, card_no: str, pin: str, *, actor: Actor) -> CardRecord:
         """Check a PIN entry. Wrong: `pin_incorrect` with the attempts left, `pin_locked` at the
         sixth. Right but still the initial PIN: `pin_change_required`."""
+        pin = ascii_number(pin)
         check_pin_shape(pin, field="pin")
         card = await self._count_attempt(card_no, actor)
         matches = await self._pin_matches(card, pin)
@@ -216,6 +218,7 @@ class CardService:
     async def change_pin(self, card_no: str, old_pin: str, new_pin: str, *, actor: Actor) -> CardRecord:
         """Replace the PIN, proving the current one; weak new PINs are refused before any attempt
         is counted."""
+        old_pin, new_pin = ascii_number(old_pin), ascii_number(new_pin)
         check_pin_shape(old_pin, field="old_pin")
         check_pin_shape(new_pin, field="new_pin")
         async with self._storage.unit_of_work() as uow:
@@ -239,6 +242,7 @@ class CardService:
                                     field="holder_id_number")
         new_hash = None
         if new_pin is not None:
+            new_pin = ascii_number(new_pin)
             check_new_pin(new_pin, initial=initial_pin(holder_id.value))
             new_hash = await self._pins.hash(card_no, new_pin)
         at = self._clock.now()
