@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import stat
 from collections.abc import Callable, Iterator
@@ -71,6 +72,8 @@ class RegistryImporter:
         today = self._clock.now().date()
         for line_no, text in _lines(path):
             try:
+                if isinstance(text, BadRow):
+                    raise text
                 batch.append((line_no, self._row(json_object(text), path.parent, today)))
             except BadRow as exc:
                 report.errors.append(RowError(line_no, str(exc)))
@@ -176,27 +179,36 @@ MAX_PHOTO_BYTES = 2 * 1024 * 1024
 def read_photo(folder: Path, value: str) -> bytes:
     """The photo named by an import line: a regular file inside the import file's folder (no
     absolute paths, no `..` or symbolic link out of it, no devices or pipes), read only when its
-    size is within `MAX_PHOTO_BYTES`. Anything else is that line's error."""
+    size is within `MAX_PHOTO_BYTES`. Anything else is that line's error.
+
+    The file is opened first (without blocking, so a pipe cannot hang the import) and then
+    examined through the open descriptor, so it cannot be swapped between the check and the read."""
     if Path(value).is_absolute():
         raise BadRow(f"photo {value}: must be a path relative to the import file's folder")
-    root = folder.resolve()
-    path = (root / value).resolve()
+    try:
+        root = folder.resolve()
+        path = (root / value).resolve()
+    except (OSError, RuntimeError, ValueError) as exc:  # a loop of links, a NUL in the name
+        raise BadRow(f"photo {value!r}: not a usable path ({exc})") from None
     if not path.is_relative_to(root):
         raise BadRow(f"photo {value}: outside the import file's folder")
     try:
-        info = path.stat()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
     except OSError as exc:
         raise BadRow(f"photo {value}: cannot be read ({exc.strerror})") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise BadRow(f"photo {value}: not a regular file")
-    if info.st_size > MAX_PHOTO_BYTES:
-        raise BadRow(f"photo {value}: {info.st_size} bytes, more than {MAX_PHOTO_BYTES}")
     try:
-        with path.open("rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise BadRow(f"photo {value}: not a regular file")
+        if info.st_size > MAX_PHOTO_BYTES:
+            raise BadRow(f"photo {value}: {info.st_size} bytes, more than {MAX_PHOTO_BYTES}")
+        with os.fdopen(os.dup(fd), "rb") as handle:
             data = handle.read(MAX_PHOTO_BYTES + 1)
     except OSError as exc:
         raise BadRow(f"photo {value}: cannot be read ({exc.strerror})") from None
-    if len(data) > MAX_PHOTO_BYTES:  # grew since the size was looked at
+    finally:
+        os.close(fd)
+    if len(data) > MAX_PHOTO_BYTES:  # grew since it was opened
         raise BadRow(f"photo {value}: more than {MAX_PHOTO_BYTES} bytes")
     return data
 
@@ -206,6 +218,10 @@ def json_object(text: str) -> dict[str, Any]:
         row = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BadRow(f"not JSON: {exc.msg} at column {exc.colno}") from None
+    except RecursionError:
+        raise BadRow("not JSON this service reads: nested too deeply") from None
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise BadRow(f"not JSON this service reads: {exc}") from None
     if not isinstance(row, dict):
         raise BadRow("not a JSON object")
     return row
@@ -222,9 +238,16 @@ def _date(value: object, key: str) -> date | None:
         raise BadRow(f"{key}: a date YYYY-MM-DD") from None
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    with path.open(encoding="utf-8-sig") as handle:
-        for line_no, text in enumerate(handle, start=1):
+def _lines(path: Path) -> Iterator[tuple[int, str | BadRow]]:
+    """The non-blank lines as text, or as the reason a line cannot be read (it is not UTF-8)."""
+    with path.open("rb") as handle:
+        for line_no, raw in enumerate(handle, start=1):
+            line = raw.removeprefix(b"\xef\xbb\xbf") if line_no == 1 else raw  # a byte-order mark
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield line_no, BadRow(f"not UTF-8 at byte {exc.start + 1}")
+                continue
             if text.strip():
                 yield line_no, text
 

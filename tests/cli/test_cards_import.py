@@ -205,3 +205,24 @@ def test_a_device_as_photo_is_a_line_error_not_a_crash(env: Path, tmp_path: Path
     result = CliRunner().invoke(main, ["cards", "import", str(path), "--quiet"])
     assert summary(result.output)["added"] == 1
     assert "line 1:" in result.output
+
+
+def test_lines_that_cannot_be_read_are_line_errors_and_the_rest_loads(env: Path, tmp_path: Path) -> None:
+    (tmp_path / "loopA").symlink_to(tmp_path / "loopB")
+    (tmp_path / "loopB").symlink_to(tmp_path / "loopA")
+    lines = [
+        json.dumps(card_row(1, photo="ok.jpg\u0000x")).encode(),  # a NUL in the path
+        json.dumps(card_row(2, photo="loopA")).encode(),  # a loop of symbolic links
+        b"[" * 100_000 + b"]" * 100_000,  # nested beyond any decoder
+        b'{"card_no": ' + b"9" * 5000 + b"}",  # an integer Python will not read
+        json.dumps(card_row(5), ensure_ascii=False).encode("gbk"),  # not UTF-8
+        json.dumps(card_row(6), ensure_ascii=False).encode(),
+    ]
+    path = tmp_path / "cards.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    result = CliRunner().invoke(main, ["cards", "import", str(path), "--quiet"])
+    assert result.exit_code == 1, result.output
+    assert summary(result.output) == {"rows": 6, "added": 1, "unchanged": 0, "conflicts": 0, "errors": 5}
+    for line in range(1, 6):
+        assert any(m.startswith(f"line {line}:") for m in result.output.splitlines()), result.output
+    assert "not UTF-8" in result.output
