@@ -60,7 +60,10 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
               help="server processes on the port; the face workers are shared among them")
-def serve(host: str, port: int, workers: int) -> None:
+@click.option("--forwarded-allow-ips", default=None,
+              help="comma-separated addresses of the load balancers whose X-Forwarded-For is "
+                   "trusted for the client address; by default none is")
+def serve(host: str, port: int, workers: int, forwarded_allow_ips: str | None) -> None:
     """Run the HTTP API."""
     import uvicorn  # noqa: PLC0415 - only the server needs it
 
@@ -72,8 +75,11 @@ def serve(host: str, port: int, workers: int) -> None:
     # Open everything once before uvicorn starts, so that missing keys or a bad SMS gateway in prod
     # are a one-line refusal here rather than a traceback from the server's start-up.
     run_with_services(ready)
+    # The client address bounds SMS codes per address: a forwarded one is believed only from the
+    # balancers named here (uvicorn would otherwise trust X-Forwarded-For from loopback).
     uvicorn.run("app.asgi:app_from_env", factory=True, host=host, port=port, log_level="info",
-                workers=workers if workers > 1 else None)
+                workers=workers if workers > 1 else None, proxy_headers=forwarded_allow_ips is not None,
+                forwarded_allow_ips=forwarded_allow_ips)
 
 
 @main.group()
