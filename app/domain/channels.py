@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import msgspec
 
@@ -139,11 +139,26 @@ def validate_channel(spec: NewChannel) -> None:
         )
 
 
+def _well_formed(uri: str) -> SplitResult | None:
+    """The URI's parts, or None when it cannot be one: spaces or control characters, a bad host
+    or port, or user information before the host (which hides where the user is sent)."""
+    if not uri or any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in uri):
+        return None
+    try:
+        parts = urlsplit(uri)
+        _ = parts.port  # raises on a port that is not a number in 0-65535
+    except ValueError:  # e.g. "http://[::1" or "https://[zz]/cb"
+        return None
+    if parts.netloc and (parts.username is not None or parts.password is not None or not parts.hostname):
+        return None
+    return parts
+
+
 def validate_redirect_uri(uri: str) -> None:
     """Absolute, no fragment; https, http only for loopback, or an app's private-use scheme."""
-    parts = urlsplit(uri)
-    loopback = parts.hostname in {"127.0.0.1", "localhost", "::1"}
-    ok = bool(parts.scheme) and not parts.fragment and (
+    parts = _well_formed(uri)
+    loopback = parts is not None and parts.hostname in {"127.0.0.1", "localhost", "::1"}
+    ok = parts is not None and bool(parts.scheme) and not parts.fragment and (
         (parts.scheme == "https" and bool(parts.netloc))
         or (parts.scheme == "http" and loopback)
         or (parts.scheme not in {"http", "https", "javascript", "data", "file"} and "." in parts.scheme)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from litestar.testing import AsyncTestClient
 
 from app.config import DEV_ADMIN_TOKEN
@@ -54,3 +55,14 @@ async def test_relying_party_cannot_hold_user_scopes(client: AsyncTestClient[Any
     r = await client.post("/v1/admin/channels", json={**CHANNEL, "scopes": ["ecard:claim"]},
                           headers=bearer(DEV_ADMIN_TOKEN))
     assert r.json()["code"] == "invalid_scope"
+
+
+@pytest.mark.parametrize("uri", [
+    "http://[::1", "https://[zz]/cb", "https://exa mple.cn/cb", "http://127.0.0.1:99999/cb",
+    "https://user:pw@app.example.cn/cb", "https://app.example.cn/cb\n", "https:///cb",
+])
+async def test_a_malformed_redirect_uri_is_refused_not_a_500(client: AsyncTestClient[Any], uri: str) -> None:
+    r = await client.post("/v1/admin/channels", headers=bearer(DEV_ADMIN_TOKEN), json={
+        "client_id": "app-1", "kind": "app", "scopes": ["ecard:claim"], "redirect_uris": [uri]})
+    assert r.status_code == 422
+    assert r.json()["code"] == "invalid_redirect_uri"
