@@ -105,8 +105,8 @@ class FaceSessionRepository(Protocol):
         """Close the person's open sessions that expired by `now` as failed (`expired`)."""
         ...
 
-    async def open_count(self, person: str) -> int:
-        """How many sessions of the person are open (started, no verdict yet)."""
+    async def open_count(self, person: str, account_id: int) -> int:
+        """How many of the person's sessions started by this account are open (no verdict yet)."""
         ...
 
     async def reserve_frames(self, session_id: str, count: int, limit: int) -> int | None:
@@ -178,7 +178,10 @@ def new_session(account_id: int, client_id: str, realname_id: str, card_no: str,
     )
 
 
-FAILURES = DailyLimit("face:person", FAILED_SESSIONS_PER_DAY, "too many failed face verifications today")
+# Failures count per person *and account*: a stranger who knows the holder's name and ID number can
+# pass the real-name check and start sessions that fail, but only against their own account's five,
+# not the holder's. Starts count per person, so that nobody can shop for challenges (SPEC §8).
+FAILURES = DailyLimit("face:person-account", FAILED_SESSIONS_PER_DAY, "too many failed face verifications today")
 STARTS = DailyLimit("face:starts", SESSION_STARTS_PER_DAY, "too many face verifications started today")
 
 
@@ -212,8 +215,8 @@ class FaceSessionService:
             if current is not None:
                 return self._started(current, now, resumed=True)
             self._check_limits(
-                failures=await FAILURES.used(uow.limits, person, now)
-                + await uow.face_sessions.open_count(person),
+                failures=await FAILURES.used(uow.limits, f"{person}:{account_id}", now)
+                + await uow.face_sessions.open_count(person, account_id),
                 starts=await STARTS.used(uow.limits, person, now),
                 now=now,
             )
@@ -244,7 +247,7 @@ class FaceSessionService:
     async def _expire_stale(self, uow: UnitOfWork, person: str, now: datetime) -> None:
         """Sessions left to expire are failures, counted on the day they expired."""
         for stale in await uow.face_sessions.expire_stale(person, now):
-            await FAILURES.record(uow.limits, person, stale.expires_at)
+            await FAILURES.record(uow.limits, f"{person}:{stale.account_id}", stale.expires_at)
             await uow.audit.record(now, "face.failed", actor=stale.client_id, subject=stale.id, detail={
                 "account_id": stale.account_id, "card_no": stale.card_no, "reason": "expired",
                 "detail": "the session expired without a verdict", "frames": stale.frame_count,
@@ -349,7 +352,7 @@ class FaceSessionService:
             await uow.face_sessions.set_status(session.id, status, expected="deciding", reason=reason, at=now)
             await uow.face_sessions.drop_frames(session.id)
             if not verdict.passed:
-                await FAILURES.record(uow.limits, session.person, now)
+                await FAILURES.record(uow.limits, f"{session.person}:{session.account_id}", now)
             await uow.audit.record(now, f"face.{status}", actor=session.client_id, subject=session.id, detail={
                 "account_id": session.account_id, "card_no": session.card_no, "reason": reason,
                 "detail": verdict.detail, "actions": list(session.actions), "scores": verdict.scores,

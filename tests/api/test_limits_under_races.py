@@ -7,6 +7,7 @@ import asyncio
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -14,7 +15,7 @@ from app.clock import FrozenClock
 from app.composition import open_services
 from app.config import Settings
 from app.domain.accounts import LOGIN_FAILURES_PER_DAY, SMS_PER_ADDRESS_PER_MINUTE, SMS_PER_PHONE_PER_DAY
-from app.domain.face_sessions import FAILED_SESSIONS_PER_DAY
+from app.domain.face_sessions import FAILED_SESSIONS_PER_DAY, SESSION_STARTS_PER_DAY
 from app.domain.realname import FAILURES_PER_ACCOUNT_AND_ID
 from app.errors import RateLimited
 from app.face.pool import ProcessPoolFaceEngine
@@ -147,23 +148,45 @@ async def test_racing_wrong_pins_lock_the_card_after_six(servers: Servers, tmp_p
     assert view["pin"]["attempts_remaining"] == 0
 
 
-async def test_racing_face_session_starts_stay_within_the_days_failures(
-    servers: Servers, tmp_path: Path
-) -> None:
-    """One person, eight real-name checks from eight accounts, eight starts at once: open
-    sessions count as failures, so no more than FAILED_SESSIONS_PER_DAY can be open."""
-    row = card_row(1, name="张三")
-    report = await servers.services.registry.import_file(write_jsonl(tmp_path / "cards.jsonl", [row]))
-    assert report.added == 1
+async def start_sessions(servers: Servers, row: dict[str, Any], tokens: list[str]) -> Counter[int]:
+    """One real-name check per token on the same person, then a face session on each, all at once."""
     starts = []
-    for n in range(8):
-        token = await channel_for_user(servers.one, servers.services, f"1391234570{n}")  # type: ignore[arg-type]
+    for n, token in enumerate(tokens):
         checked = await servers.one.post("/v1/realname", json={"name": "张三", "id_number": row["id_number"]},
                                          headers=bearer(token))
         assert checked.status_code == 201, checked.text
         starts.append((servers.one if n % 2 else servers.two).post(
             "/v1/face/sessions", json={"realname_id": checked.json()["realname_id"], "biometric_consent": True},
             headers=bearer(token)))
-    statuses = Counter(r.status_code for r in await asyncio.gather(*starts))
+    return Counter(r.status_code for r in await asyncio.gather(*starts))
 
+
+async def test_racing_face_session_starts_stay_within_the_days_starts(
+    servers: Servers, tmp_path: Path, clock: FrozenClock
+) -> None:
+    """Twelve accounts start sessions on one person at once: ten starts a day for the person."""
+    row = card_row(1, name="张三")
+    report = await servers.services.registry.import_file(write_jsonl(tmp_path / "cards.jsonl", [row]))
+    assert report.added == 1
+    tokens = []
+    for n in range(12):
+        clock.advance(timedelta(seconds=10))  # registering from one address: SMS codes per minute
+        tokens.append(await channel_for_user(servers.one, servers.services, f"139123457{n:02d}"))  # type: ignore[arg-type]
+    assert await start_sessions(servers, row, tokens) == {201: SESSION_STARTS_PER_DAY, 429: 12 - SESSION_STARTS_PER_DAY}
+
+
+async def test_one_account_gets_five_open_or_failed_sessions_and_the_holder_keeps_theirs(
+    servers: Servers, tmp_path: Path
+) -> None:
+    """A stranger who knows the holder's name and ID number passes the real-name check eight times
+    from one account and races eight starts: open sessions count as that account's failures, so
+    five start. The holder's own account still starts one."""
+    row = card_row(1, name="张三")
+    report = await servers.services.registry.import_file(write_jsonl(tmp_path / "cards.jsonl", [row]))
+    assert report.added == 1
+    stranger = await channel_for_user(servers.one, servers.services, "13912345700")  # type: ignore[arg-type]
+    statuses = await start_sessions(servers, row, [stranger] * 8)
     assert statuses == {201: FAILED_SESSIONS_PER_DAY, 429: 8 - FAILED_SESSIONS_PER_DAY}
+
+    holder = await channel_for_user(servers.one, servers.services, "13912345701")  # type: ignore[arg-type]
+    assert await start_sessions(servers, row, [holder]) == {201: 1}

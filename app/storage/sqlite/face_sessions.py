@@ -56,9 +56,10 @@ class SqliteFaceSessions:
             " WHERE person = ? AND status = 'open' AND expires_at <= ? RETURNING *", (person, ts(now)))
         return [_session(row) for row in await cursor.fetchall()]
 
-    async def open_count(self, person: str) -> int:
+    async def open_count(self, person: str, account_id: int) -> int:
         cursor = await self._conn.execute(
-            "SELECT count(*) FROM face_sessions WHERE person = ? AND status IN ('open', 'deciding')", (person,))
+            "SELECT count(*) FROM face_sessions WHERE person = ? AND account_id = ?"
+            " AND status IN ('open', 'deciding')", (person, account_id))
         row = await cursor.fetchone()
         return 0 if row is None else int(row[0])
 
