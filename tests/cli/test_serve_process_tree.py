@@ -16,7 +16,7 @@ import pytest
 from app.config import DEV_ADMIN_TOKEN
 from app.domain.accounts import LOGIN_FAILURES_PER_DAY
 from app.qa.run import PASSWORD, Flow
-from tests.live import live_server
+from tests.live import LiveServer, live_server
 
 PHONE = "13912340000"
 
@@ -65,13 +65,7 @@ def test_sigkill_of_the_server_ends_its_face_workers(tmp_path: Path) -> None:
                 time.sleep(0.2)
             assert len(workers) >= 3, server.log.read_text()
 
-            server.process.send_signal(signal.SIGKILL)
-            server.process.wait(timeout=10)
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
-                time.sleep(0.2)
-
-            assert [pid for pid in workers if _alive(pid)] == []
+            assert _kill_and_wait(server, workers) == []
         finally:
             for pid in workers | _descendants(server.process.pid):
                 if _alive(pid):
@@ -109,12 +103,17 @@ def test_two_server_processes_share_the_port_and_the_login_limit(tmp_path: Path)
         assert statuses.count(429) == 30 - LOGIN_FAILURES_PER_DAY
         assert _login(server.url, PASSWORD) == 429
 
-        server.process.send_signal(signal.SIGKILL)
-        server.process.wait(timeout=10)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and any(_alive(pid) for pid in tree):
-            time.sleep(0.2)
-        assert [pid for pid in tree if _alive(pid)] == []
+        assert _kill_and_wait(server, tree) == []
+
+
+def _kill_and_wait(server: LiveServer, pids: set[int], seconds: float = 20) -> list[int]:
+    """SIGKILL the server, then wait for `pids` to end; those still running after `seconds`."""
+    server.process.send_signal(signal.SIGKILL)
+    server.process.wait(timeout=10)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+        time.sleep(0.2)
+    return [pid for pid in pids if _alive(pid)]
 
 
 def _servers(pids: set[int]) -> set[int]:
