@@ -1,31 +1,28 @@
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
-import aiosqlite
-
 from app.domain.accounts import Account, SmsCode, TokenRecord
+from app.storage.sql import Duplicate, Sql
 from app.storage.sqlite.codec import dumps, from_ts, loads_tuple, opt_ts, ts
 
 
 class SqliteAccounts:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
 
     async def add(self, phone: str, password_hash: str, at: datetime) -> int | None:
         try:
-            cursor = await self._conn.execute(
-                "INSERT INTO accounts (phone, password_hash, created_at) VALUES (?, ?, ?)",
+            row = await self._sql.one(
+                "INSERT INTO accounts (phone, password_hash, created_at) VALUES (?, ?, ?) RETURNING id",
                 (phone, password_hash, ts(at)),
             )
-        except sqlite3.IntegrityError:
+        except Duplicate:
             return None
-        return cursor.lastrowid
+        return None if row is None else int(row["id"])
 
     async def by_phone(self, phone: str) -> Account | None:
-        cursor = await self._conn.execute("SELECT * FROM accounts WHERE phone = ?", (phone,))
-        row = await cursor.fetchone()
+        row = await self._sql.one("SELECT * FROM accounts WHERE phone = ?", (phone,))
         if row is None:
             return None
         return Account(id=row["id"], phone=row["phone"], password_hash=row["password_hash"],
@@ -33,13 +30,12 @@ class SqliteAccounts:
 
 
 class SqliteSmsCodes:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
 
     async def latest(self, phone: str) -> SmsCode | None:
-        cursor = await self._conn.execute(
+        row = await self._sql.one(
             "SELECT * FROM sms_codes WHERE phone = ? ORDER BY id DESC LIMIT 1", (phone,))
-        row = await cursor.fetchone()
         if row is None:
             return None
         return SmsCode(id=row["id"], phone=row["phone"], code_hash=row["code_hash"],
@@ -47,33 +43,33 @@ class SqliteSmsCodes:
                        attempts=row["attempts"], consumed_at=opt_ts(row["consumed_at"]))
 
     async def add(self, phone: str, code_hash: str, created_at: datetime, expires_at: datetime) -> None:
-        await self._conn.execute(
+        await self._sql.run(
             "INSERT INTO sms_codes (phone, code_hash, created_at, expires_at) VALUES (?, ?, ?, ?)",
             (phone, code_hash, ts(created_at), ts(expires_at)),
         )
 
     async def count_attempt(self, code_id: int) -> None:
-        await self._conn.execute("UPDATE sms_codes SET attempts = attempts + 1 WHERE id = ?", (code_id,))
+        await self._sql.run("UPDATE sms_codes SET attempts = attempts + 1 WHERE id = ?", (code_id,))
 
     async def consume(self, code_id: int, at: datetime) -> None:
-        await self._conn.execute("UPDATE sms_codes SET consumed_at = ? WHERE id = ?", (ts(at), code_id))
+        await self._sql.run("UPDATE sms_codes SET consumed_at = ? WHERE id = ?", (ts(at), code_id))
 
     async def deliver(self, phone: str, body: str, at: datetime) -> None:
-        await self._conn.execute("INSERT INTO sms_outbox (phone, body, sent_at) VALUES (?, ?, ?)",
+        await self._sql.run("INSERT INTO sms_outbox (phone, body, sent_at) VALUES (?, ?, ?)",
                                  (phone, body, ts(at)))
 
     async def outbox(self, phone: str) -> list[tuple[str, datetime]]:
-        cursor = await self._conn.execute(
+        rows = await self._sql.all(
             "SELECT body, sent_at FROM sms_outbox WHERE phone = ? ORDER BY id DESC LIMIT 20", (phone,))
-        return [(row["body"], from_ts(row["sent_at"])) for row in await cursor.fetchall()]
+        return [(row["body"], from_ts(row["sent_at"])) for row in rows]
 
 
 class SqliteTokens:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
 
     async def add(self, token: TokenRecord) -> None:
-        await self._conn.execute(
+        await self._sql.run(
             "INSERT INTO tokens (token_hash, kind, account_id, client_id, scopes, grant_id, created_at,"
             " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (token.token_hash, token.kind, token.account_id, token.client_id,
@@ -81,8 +77,7 @@ class SqliteTokens:
         )
 
     async def find(self, token_hash: str) -> TokenRecord | None:
-        cursor = await self._conn.execute("SELECT * FROM tokens WHERE token_hash = ?", (token_hash,))
-        row = await cursor.fetchone()
+        row = await self._sql.one("SELECT * FROM tokens WHERE token_hash = ?", (token_hash,))
         if row is None:
             return None
         return TokenRecord(
@@ -93,12 +88,11 @@ class SqliteTokens:
         )
 
     async def revoke(self, token_hash: str, at: datetime) -> bool:
-        cursor = await self._conn.execute(
+        changed = await self._sql.run(
             "UPDATE tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
             (ts(at), token_hash))
-        return cursor.rowcount == 1
+        return changed == 1
 
     async def revoke_grant(self, grant_id: str, at: datetime) -> int:
-        cursor = await self._conn.execute(
+        return await self._sql.run(
             "UPDATE tokens SET revoked_at = ? WHERE grant_id = ? AND revoked_at IS NULL", (ts(at), grant_id))
-        return cursor.rowcount

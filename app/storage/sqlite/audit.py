@@ -6,19 +6,18 @@ import json
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from app.domain.audit import AuditEntry
+from app.storage.sql import Sql
 from app.storage.sqlite.codec import dumps, from_ts, ts
 
 
 class SqliteAudit:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
 
     async def record(self, at: datetime, action: str, *, actor: str, subject: str | None = None,
                      detail: dict[str, Any] | None = None) -> None:
-        await self._conn.execute(
+        await self._sql.run(
             "INSERT INTO audit_log (at, action, actor, subject, detail) VALUES (?, ?, ?, ?, ?)",
             (ts(at), action, actor, subject, dumps(detail or {})),
         )
@@ -29,7 +28,7 @@ class SqliteAudit:
         if subject is not None:
             query += " AND subject = ?"
             params.append(subject)
-        cursor = await self._conn.execute(query + " ORDER BY id", params)
+        rows = await self._sql.all(query + " ORDER BY id", params)
         return [AuditEntry(id=row["id"], at=from_ts(row["at"]), action=row["action"], actor=row["actor"],
                            subject=row["subject"], detail=json.loads(row["detail"]))
-                for row in await cursor.fetchall()]
+                for row in rows]

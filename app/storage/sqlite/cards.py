@@ -7,13 +7,11 @@ computed from the sealed ID number when a card is read.
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, date, datetime
 from typing import Any
 
-import aiosqlite
-
 from app.domain.cards.model import CardEvent, CardRecord, ImportOutcome, NewCard, PinState
+from app.storage.sql import Row, Sql
 from app.storage.sqlite.codec import dumps, iso_date, opt_date, opt_ts, ts
 from app.storage.sqlite.holders import Holder, HolderSeal
 
@@ -34,7 +32,7 @@ def _opt_ts(moment: datetime | None) -> str | None:
     return None if moment is None else ts(moment)
 
 
-def card_from_row(row: sqlite3.Row, holders: HolderSeal) -> CardRecord:
+def card_from_row(row: Row, holders: HolderSeal) -> CardRecord:
     holder = holders.unseal(row["id_digest"], bytes(row["holder_sealed"]))
     return CardRecord(
         card_no=row["card_no"], aab301=row["aab301"], id_digest=row["id_digest"],
@@ -61,7 +59,7 @@ def holder_of(card: CardRecord) -> Holder:
                   phone=card.phone, address=card.address, postcode=card.postcode)
 
 
-def _event(row: sqlite3.Row, holders: HolderSeal) -> CardEvent:
+def _event(row: Row, holders: HolderSeal) -> CardEvent:
     agent = holders.unseal_agent(row["card_no"], row["agent"]) if row["agent"] else None
     return CardEvent(
         card_no=row["card_no"], at=datetime.fromisoformat(row["at"]), action=row["action"],
@@ -75,44 +73,41 @@ def _plain(detail: dict[str, Any]) -> dict[str, Any]:
 
 
 class SqliteCards:
-    def __init__(self, conn: aiosqlite.Connection, holders: HolderSeal) -> None:
-        self._conn = conn
+    def __init__(self, sql: Sql, holders: HolderSeal) -> None:
+        self._sql = sql
         self._holders = holders
 
     # --- reading ---------------------------------------------------------------------------------
 
     async def get(self, card_no: str) -> CardRecord | None:
-        cursor = await self._conn.execute(f"SELECT {_COLUMNS} FROM cards WHERE card_no = ?", (card_no,))  # noqa: S608
-        row = await cursor.fetchone()
+        row = await self._sql.one(f"SELECT {_COLUMNS} FROM cards WHERE card_no = ?", (card_no,))  # noqa: S608
         return None if row is None else card_from_row(row, self._holders)
 
     async def by_id_digest(self, id_digest: str) -> list[CardRecord]:
-        cursor = await self._conn.execute(
+        rows = await self._sql.all(
             f"SELECT {_COLUMNS} FROM cards WHERE id_digest = ? ORDER BY created_at", (id_digest,))  # noqa: S608
-        return [card_from_row(row, self._holders) for row in await cursor.fetchall()]
+        return [card_from_row(row, self._holders) for row in rows]
 
     async def exists(self, card_no: str) -> bool:
-        cursor = await self._conn.execute("SELECT 1 FROM cards WHERE card_no = ?", (card_no,))
-        return await cursor.fetchone() is not None
+        return await self._sql.one("SELECT 1 FROM cards WHERE card_no = ?", (card_no,)) is not None
 
     async def sealed_photo(self, card_no: str) -> bytes | None:
-        cursor = await self._conn.execute("SELECT photo_sealed FROM cards WHERE card_no = ?", (card_no,))
-        row = await cursor.fetchone()
+        row = await self._sql.one("SELECT photo_sealed FROM cards WHERE card_no = ?", (card_no,))
         return None if row is None or row[0] is None else bytes(row[0])
 
     # --- the registry import ---------------------------------------------------------------------
 
     async def import_batch(self, cards: list[NewCard], at: datetime) -> list[ImportOutcome]:
         numbers = [c.record.card_no for c in cards]
-        cursor = await self._conn.execute(
+        rows = await self._sql.all(
             f"SELECT card_no, record_digest FROM cards WHERE card_no IN ({','.join('?' * len(numbers))})",  # noqa: S608
             numbers)
-        known = {row[0]: row[1] for row in await cursor.fetchall()}
+        known = {row[0]: row[1] for row in rows}
         people = list({c.record.id_digest for c in cards})
-        cursor = await self._conn.execute(
+        rows = await self._sql.all(
             f"SELECT id_digest FROM cards WHERE status = 'normal' AND id_digest IN ({','.join('?' * len(people))})",  # noqa: S608
             people)
-        holding = {row[0] for row in await cursor.fetchall()}
+        holding = {row[0] for row in rows}
         outcomes: list[ImportOutcome] = []
         fresh = []
         for card in cards:
@@ -128,7 +123,7 @@ class SqliteCards:
             outcomes.append("added")
             fresh.append(card)
         now = ts(at)
-        await self._conn.executemany(
+        await self._sql.run_many(
             "INSERT INTO cards (card_no, id_digest, id_sealed, holder_sealed, aab301, bank, collected_on,"
             " ss_state, fin_state, fin_since, photo_sealed, photo_sha256, record_digest, created_at,"
             " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -145,7 +140,7 @@ class SqliteCards:
     # --- the lifecycle ---------------------------------------------------------------------------
 
     async def save(self, card: CardRecord) -> bool:
-        cursor = await self._conn.execute(
+        changed = await self._sql.run(
             "UPDATE cards SET ss_state = ?, ss_since = ?, ss_channel = ?, fin_state = ?,"
             " fin_since = ?, fin_channel = ?, collected_on = ?, loss_state = ?, loss_since = ?,"
             " status = ?, status_since = ?, replaced_by = ?, holder_sealed = ?,"
@@ -162,12 +157,12 @@ class SqliteCards:
                 card.card_no, card.version,
             ),
         )
-        return cursor.rowcount == 1
+        return changed == 1
 
     async def add_replacement(self, old_card_no: str, new: CardRecord, photo_sealed: bytes | None) -> None:
         # The import line's digest and the photo's digest are carried over from the old row.
         at = _opt_ts(new.updated_at or datetime.now(UTC))
-        await self._conn.execute(
+        await self._sql.run(
             "INSERT INTO cards (card_no, id_digest, id_sealed, holder_sealed, aab301, bank, collected_on,"
             " ss_state, ss_since, ss_channel, fin_state, status, status_since, replaces, photo_sealed,"
             " photo_sha256, record_digest, created_at, updated_at)"
@@ -181,32 +176,31 @@ class SqliteCards:
         )
 
     async def count_pin_attempt(self, card_no: str, *, limit: int) -> int | None:
-        cursor = await self._conn.execute(
+        row = await self._sql.one(
             "UPDATE cards SET pin_failures = pin_failures + 1,"
             " lifecycle_version = lifecycle_version + 1"
             " WHERE card_no = ? AND pin_failures < ? RETURNING pin_failures",
             (card_no, limit),
         )
-        row = await cursor.fetchone()
         return None if row is None else int(row[0])
 
     async def temporary_losses_reported_before(self, moment: datetime) -> list[str]:
-        cursor = await self._conn.execute(
+        rows = await self._sql.all(
             "SELECT card_no FROM cards WHERE status = 'normal' AND loss_state = 'temporary'"
             " AND loss_since <= ? ORDER BY loss_since, card_no", (ts(moment),))
-        return [row[0] for row in await cursor.fetchall()]
+        return [row[0] for row in rows]
 
     async def financially_inactive_collected_on_or_before(self, day: date) -> list[str]:
-        cursor = await self._conn.execute(
+        rows = await self._sql.all(
             "SELECT card_no FROM cards WHERE status = 'normal' AND loss_state = 'none'"
             " AND fin_state = 'inactive' AND collected_on IS NOT NULL AND collected_on <= ?"
             " ORDER BY collected_on, card_no", (day.isoformat(),))
-        return [row[0] for row in await cursor.fetchall()]
+        return [row[0] for row in rows]
 
     # --- history ---------------------------------------------------------------------------------
 
     async def add_event(self, event: CardEvent) -> None:
-        await self._conn.execute(
+        await self._sql.run(
             "INSERT INTO card_events (card_no, at, action, actor, agent, before, after, detail)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -217,7 +211,7 @@ class SqliteCards:
         )
 
     async def events(self, card_no: str) -> list[CardEvent]:
-        cursor = await self._conn.execute(
+        rows = await self._sql.all(
             "SELECT card_no, at, action, actor, agent, before, after, detail FROM card_events"
             " WHERE card_no = ? ORDER BY id", (card_no,))
-        return [_event(row, self._holders) for row in await cursor.fetchall()]
+        return [_event(row, self._holders) for row in rows]

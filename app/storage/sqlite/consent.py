@@ -2,18 +2,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from app.domain.consent import AuthorizationCode, Consent
+from app.storage.sql import Sql
 from app.storage.sqlite.codec import dumps, from_ts, loads_tuple, opt_ts, ts
 
 
 class SqliteConsents:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
 
     async def add(self, consent: Consent) -> None:
-        await self._conn.execute(
+        await self._sql.run(
             "INSERT INTO consents (id, client_id, redirect_uri, scopes, state, code_challenge,"
             " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (consent.id, consent.client_id, consent.redirect_uri, dumps(list(consent.scopes)),
@@ -21,8 +20,7 @@ class SqliteConsents:
         )
 
     async def get(self, consent_id: str) -> Consent | None:
-        cursor = await self._conn.execute("SELECT * FROM consents WHERE id = ?", (consent_id,))
-        row = await cursor.fetchone()
+        row = await self._sql.one("SELECT * FROM consents WHERE id = ?", (consent_id,))
         if row is None:
             return None
         return Consent(
@@ -33,15 +31,15 @@ class SqliteConsents:
         )
 
     async def decide(self, consent_id: str, account_id: int, decision: str, at: datetime) -> bool:
-        cursor = await self._conn.execute(
+        changed = await self._sql.run(
             "UPDATE consents SET account_id = ?, decision = ?, decided_at = ?"
             " WHERE id = ? AND decision IS NULL",
             (account_id, decision, ts(at), consent_id),
         )
-        return cursor.rowcount == 1
+        return changed == 1
 
     async def add_code(self, code: AuthorizationCode) -> None:
-        await self._conn.execute(
+        await self._sql.run(
             "INSERT INTO authorization_codes (code_hash, grant_id, consent_id, account_id, client_id,"
             " redirect_uri, scopes, code_challenge, created_at, expires_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -51,9 +49,8 @@ class SqliteConsents:
         )
 
     async def find_code(self, code_hash: str) -> AuthorizationCode | None:
-        cursor = await self._conn.execute(
+        row = await self._sql.one(
             "SELECT * FROM authorization_codes WHERE code_hash = ?", (code_hash,))
-        row = await cursor.fetchone()
         if row is None:
             return None
         return AuthorizationCode(
@@ -65,7 +62,7 @@ class SqliteConsents:
         )
 
     async def use_code(self, code_hash: str, at: datetime) -> bool:
-        cursor = await self._conn.execute(
+        changed = await self._sql.run(
             "UPDATE authorization_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL",
             (ts(at), code_hash))
-        return cursor.rowcount == 1
+        return changed == 1

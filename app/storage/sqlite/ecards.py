@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 from typing import Literal
-
-import aiosqlite
 
 from app.domain.ecards import ChannelLink, Ecard
 from app.domain.qrcodes import QrCode, UseOutcome
 from app.domain.status_list import EcardState, StatusListInfo
+from app.storage.sql import Duplicate, Row, Sql
 from app.storage.sqlite.codec import from_ts, opt_ts, ts
 
 _ECARD_COLUMNS = (
@@ -19,7 +17,7 @@ _ECARD_COLUMNS = (
 )
 
 
-def _ecard(row: sqlite3.Row) -> Ecard:
+def _ecard(row: Row) -> Ecard:
     return Ecard(
         sign_no=row["sign_no"], person=row["person"], card_no=row["card_no"], state=row["state"],
         sign_level=row["sign_level"], status_list=row["status_list"], status_idx=row["status_idx"],
@@ -29,24 +27,23 @@ def _ecard(row: sqlite3.Row) -> Ecard:
 
 
 class SqliteEcards:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
 
     async def _one(self, where: str, params: tuple[object, ...]) -> Ecard | None:
-        cursor = await self._conn.execute(
+        row = await self._sql.one(
             f"SELECT {_ECARD_COLUMNS} FROM ecards WHERE {where}", params)  # noqa: S608
-        row = await cursor.fetchone()
         return None if row is None else _ecard(row)
 
     async def add(self, ecard: Ecard) -> bool:
         try:
-            await self._conn.execute(
+            await self._sql.run(
                 f"INSERT INTO ecards ({_ECARD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
                 (ecard.sign_no, ecard.person, ecard.card_no, ecard.state, ecard.sign_level,
                  ecard.status_list, ecard.status_idx, ts(ecard.issued_at), ts(ecard.expires_at),
                  ts(ecard.state_since), ecard.replaced_by),
             )
-        except sqlite3.IntegrityError:
+        except Duplicate:
             return False
         return True
 
@@ -60,98 +57,93 @@ class SqliteEcards:
         return await self._one("card_no = ? AND state <> 'invalid'", (card_no,))
 
     async def set_sign_level(self, sign_no: str, level: Literal[1, 2]) -> None:
-        await self._conn.execute("UPDATE ecards SET sign_level = ? WHERE sign_no = ?", (level, sign_no))
+        await self._sql.run("UPDATE ecards SET sign_level = ? WHERE sign_no = ?", (level, sign_no))
 
     async def latest_for_card(self, card_no: str) -> Ecard | None:
         return await self._one("card_no = ? ORDER BY issued_at DESC LIMIT 1", (card_no,))
 
     async def for_holder(self, account_id: int, client_id: str | None) -> Ecard | None:
         columns = ", ".join(f"e.{c.strip()}" for c in _ECARD_COLUMNS.split(","))
-        cursor = await self._conn.execute(
+        row = await self._sql.one(
             f"SELECT {columns} FROM ecards e JOIN ecard_channels l ON l.sign_no = e.sign_no"  # noqa: S608
             " WHERE l.account_id = ? AND (? IS NULL OR l.client_id = ?)"
             " ORDER BY e.state = 'invalid', e.issued_at DESC LIMIT 1",
             (account_id, client_id, client_id),
         )
-        row = await cursor.fetchone()
         return None if row is None else _ecard(row)
 
     async def set_state(self, sign_no: str, state: EcardState, at: datetime,
                         replaced_by: str | None = None) -> None:
-        await self._conn.execute(
+        await self._sql.run(
             "UPDATE ecards SET state = ?, state_since = CASE WHEN state = ? THEN state_since ELSE ? END,"
             " replaced_by = COALESCE(?, replaced_by) WHERE sign_no = ?",
             (state, state, ts(at), replaced_by, sign_no),
         )
-        await self._conn.execute(
+        await self._sql.run(
             "UPDATE status_lists SET revision = revision + 1, updated_at = ?"
             " WHERE id = (SELECT status_list FROM ecards WHERE sign_no = ?)", (ts(at), sign_no))
 
     async def renew(self, sign_no: str, expires_at: datetime) -> None:
-        await self._conn.execute("UPDATE ecards SET expires_at = ? WHERE sign_no = ?",
+        await self._sql.run("UPDATE ecards SET expires_at = ? WHERE sign_no = ?",
                                  (ts(expires_at), sign_no))
 
     async def link(self, sign_no: str, client_id: str, account_id: int, at: datetime) -> bool:
-        cursor = await self._conn.execute(
+        changed = await self._sql.run(
             "INSERT OR IGNORE INTO ecard_channels (sign_no, client_id, account_id, linked_at)"
             " VALUES (?, ?, ?, ?)", (sign_no, client_id, account_id, ts(at)))
-        return cursor.rowcount == 1
+        return changed == 1
 
     async def unlink(self, sign_no: str, client_id: str) -> int:
-        cursor = await self._conn.execute(
+        return await self._sql.run(
             "DELETE FROM ecard_channels WHERE sign_no = ? AND client_id = ?", (sign_no, client_id))
-        return cursor.rowcount
 
     async def links(self, sign_no: str) -> list[ChannelLink]:
-        cursor = await self._conn.execute(
+        rows = await self._sql.all(
             "SELECT client_id, account_id, linked_at FROM ecard_channels WHERE sign_no = ?"
             " ORDER BY linked_at, rowid", (sign_no,))
         return [ChannelLink(client_id=r["client_id"], account_id=r["account_id"],
-                            linked_at=from_ts(r["linked_at"])) for r in await cursor.fetchall()]
+                            linked_at=from_ts(r["linked_at"])) for r in rows]
 
     async def copy_links(self, from_sign_no: str, to_sign_no: str, at: datetime) -> None:
-        await self._conn.execute(
+        await self._sql.run(
             "INSERT OR IGNORE INTO ecard_channels (sign_no, client_id, account_id, linked_at)"
             " SELECT ?, client_id, account_id, ? FROM ecard_channels WHERE sign_no = ?",
             (to_sign_no, ts(at), from_sign_no))
 
     async def status_list_with_room(self, size: int, fill_limit: float, at: datetime) -> int:
-        cursor = await self._conn.execute(
+        row = await self._sql.one(
             "SELECT s.id, s.size, (SELECT count(*) FROM ecards e WHERE e.status_list = s.id) AS used"
             " FROM status_lists s ORDER BY s.id DESC LIMIT 1")
-        row = await cursor.fetchone()
         if row is not None and row["used"] < row["size"] * fill_limit:
             return int(row["id"])
-        cursor = await self._conn.execute(
-            "INSERT INTO status_lists (size, created_at, updated_at) VALUES (?, ?, ?)",
+        row = await self._sql.one(
+            "INSERT INTO status_lists (size, created_at, updated_at) VALUES (?, ?, ?) RETURNING id",
             (size, ts(at), ts(at)))
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        assert row is not None
+        return int(row["id"])
 
     async def index_taken(self, list_id: int, index: int) -> bool:
-        cursor = await self._conn.execute(
-            "SELECT 1 FROM ecards WHERE status_list = ? AND status_idx = ?", (list_id, index))
-        return await cursor.fetchone() is not None
+        return await self._sql.one(
+            "SELECT 1 FROM ecards WHERE status_list = ? AND status_idx = ?", (list_id, index)) is not None
 
     async def status_list(self, list_id: int) -> StatusListInfo | None:
-        cursor = await self._conn.execute(
+        row = await self._sql.one(
             "SELECT id, size, revision FROM status_lists WHERE id = ?", (list_id,))
-        row = await cursor.fetchone()
         return None if row is None else StatusListInfo(id=row["id"], size=row["size"],
                                                        revision=row["revision"])
 
     async def status_entries(self, list_id: int) -> list[tuple[int, EcardState]]:
-        cursor = await self._conn.execute(
+        rows = await self._sql.all(
             "SELECT status_idx, state FROM ecards WHERE status_list = ?", (list_id,))
-        return [(r["status_idx"], r["state"]) for r in await cursor.fetchall()]
+        return [(r["status_idx"], r["state"]) for r in rows]
 
     async def touch_status_list(self, list_id: int, at: datetime) -> None:
-        await self._conn.execute(
+        await self._sql.run(
             "UPDATE status_lists SET revision = revision + 1, updated_at = ? WHERE id = ?",
             (ts(at), list_id))
 
 
-def _qrcode(row: sqlite3.Row) -> QrCode:
+def _qrcode(row: Row) -> QrCode:
     return QrCode(
         code_hash=row["code_hash"], sign_no=row["sign_no"], client_id=row["client_id"],
         created_at=from_ts(row["created_at"]), expires_at=from_ts(row["expires_at"]),
@@ -160,11 +152,11 @@ def _qrcode(row: sqlite3.Row) -> QrCode:
 
 
 class SqliteQrCodes:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
 
     async def add(self, code: QrCode) -> None:
-        await self._conn.execute(
+        await self._sql.run(
             "INSERT INTO qrcodes (code_hash, sign_no, client_id, created_at, expires_at)"
             " VALUES (?, ?, ?, ?, ?)",
             (code.code_hash, code.sign_no, code.client_id, ts(code.created_at), ts(code.expires_at)))
@@ -172,13 +164,12 @@ class SqliteQrCodes:
     async def use(self, code_hash: str, at: datetime, used_by: str) -> tuple[UseOutcome, QrCode | None]:
         # The conditional UPDATE is the single-use guarantee: of racing verifications, exactly one
         # changes the row, whatever the locking around it.
-        cursor = await self._conn.execute(
+        changed = await self._sql.run(
             "UPDATE qrcodes SET used_at = ?, used_by = ?"
             " WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?",
             (ts(at), used_by, code_hash, ts(at)))
-        won = cursor.rowcount == 1
-        cursor = await self._conn.execute("SELECT * FROM qrcodes WHERE code_hash = ?", (code_hash,))
-        row = await cursor.fetchone()
+        won = changed == 1
+        row = await self._sql.one("SELECT * FROM qrcodes WHERE code_hash = ?", (code_hash,))
         if row is None:
             return "unknown", None
         code = _qrcode(row)
@@ -189,6 +180,5 @@ class SqliteQrCodes:
         return "expired", code
 
     async def purge(self, expired_before: datetime) -> int:
-        cursor = await self._conn.execute("DELETE FROM qrcodes WHERE expires_at < ?",
+        return await self._sql.run("DELETE FROM qrcodes WHERE expires_at < ?",
                                           (ts(expired_before),))
-        return cursor.rowcount

@@ -1,19 +1,18 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import datetime
 
-import aiosqlite
 import msgspec
 
 from app.domain.ecards import PassedFace
 from app.domain.face_sessions import FaceSession, SessionStatus, StoredFrame, StoredTemplate
 from app.face.light import LightStep
+from app.storage.sql import Duplicate, Row, Sql
 from app.storage.sqlite.codec import from_ts, opt_ts, ts
 
 
-def _session(row: sqlite3.Row) -> FaceSession:
+def _session(row: Row) -> FaceSession:
     return FaceSession(
         id=row["id"], account_id=row["account_id"], client_id=row["client_id"],
         realname_id=row["realname_id"], card_no=row["card_no"], person=row["person"],
@@ -26,12 +25,12 @@ def _session(row: sqlite3.Row) -> FaceSession:
 
 
 class SqliteFaceSessions:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
 
     async def add(self, session: FaceSession) -> bool:
         try:
-            await self._conn.execute(
+            await self._sql.run(
                 "INSERT INTO face_sessions (id, account_id, client_id, realname_id, card_no, person, actions,"
                 " nonce, biometric_consent_at, created_at, expires_at, light)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -40,93 +39,87 @@ class SqliteFaceSessions:
                  ts(session.biometric_consent_at), ts(session.created_at), ts(session.expires_at),
                  msgspec.json.encode(list(session.light)).decode() if session.light else None),
             )
-        except sqlite3.IntegrityError:
+        except Duplicate:
             return False  # the check already has an open session (face_sessions_one_open)
         return True
 
     async def open_for(self, realname_id: str) -> FaceSession | None:
-        cursor = await self._conn.execute(
+        row = await self._sql.one(
             "SELECT * FROM face_sessions WHERE realname_id = ? AND status = 'open'", (realname_id,))
-        row = await cursor.fetchone()
         return None if row is None else _session(row)
 
     async def expire_stale(self, person: str, now: datetime) -> list[FaceSession]:
-        cursor = await self._conn.execute(
+        rows = await self._sql.all(
             "UPDATE face_sessions SET status = 'failed', reason = 'expired', completed_at = expires_at"
             " WHERE person = ? AND status = 'open' AND expires_at <= ? RETURNING *", (person, ts(now)))
-        return [_session(row) for row in await cursor.fetchall()]
+        return [_session(row) for row in rows]
 
     async def open_count(self, person: str, account_id: int) -> int:
-        cursor = await self._conn.execute(
+        row = await self._sql.one(
             "SELECT count(*) FROM face_sessions WHERE person = ? AND account_id = ?"
             " AND status IN ('open', 'deciding')", (person, account_id))
-        row = await cursor.fetchone()
         return 0 if row is None else int(row[0])
 
     async def get(self, session_id: str) -> FaceSession | None:
-        cursor = await self._conn.execute("SELECT * FROM face_sessions WHERE id = ?", (session_id,))
-        row = await cursor.fetchone()
+        row = await self._sql.one("SELECT * FROM face_sessions WHERE id = ?", (session_id,))
         return None if row is None else _session(row)
 
     async def reserve_frames(self, session_id: str, count: int, limit: int) -> int | None:
-        cursor = await self._conn.execute(
+        row = await self._sql.one(
             "UPDATE face_sessions SET frame_count = frame_count + ?"
             " WHERE id = ? AND status = 'open' AND frame_count + ? <= ? RETURNING frame_count",
             (count, session_id, count, limit))
-        row = await cursor.fetchone()
         return None if row is None else int(row[0]) - count
 
     async def add_frame(self, session_id: str, seq: int, sealed_analysis: bytes, sealed_figures: bytes,
                         captured_at_ms: int | None) -> None:
-        await self._conn.execute(
+        await self._sql.run(
             "INSERT INTO face_frames (session_id, seq, analysis, figures, captured_at_ms) VALUES (?, ?, ?, ?, ?)",
             (session_id, seq, sealed_analysis, sealed_figures, captured_at_ms))
 
     async def figures(self, session_id: str, before: int) -> list[bytes]:
-        cursor = await self._conn.execute(
+        rows = await self._sql.all(
             "SELECT figures FROM face_frames WHERE session_id = ? AND seq < ? AND figures IS NOT NULL"
             " ORDER BY seq", (session_id, before))
-        return [row[0] for row in await cursor.fetchall()]
+        return [row[0] for row in rows]
 
     async def keep_audit_frame(self, session_id: str, seq: int, sealed_image: bytes) -> None:
-        await self._conn.execute(
+        await self._sql.run(
             "INSERT INTO face_audit_frames (session_id, seq, image_sealed) VALUES (?, ?, ?)",
             (session_id, seq, sealed_image))
 
     async def frames(self, session_id: str) -> list[StoredFrame]:
-        cursor = await self._conn.execute(
+        rows = await self._sql.all(
             "SELECT analysis, captured_at_ms FROM face_frames WHERE session_id = ? ORDER BY seq", (session_id,))
-        return [StoredFrame(sealed_analysis=row[0], captured_at_ms=row[1]) for row in await cursor.fetchall()]
+        return [StoredFrame(sealed_analysis=row[0], captured_at_ms=row[1]) for row in rows]
 
     async def set_status(self, session_id: str, status: SessionStatus, *, expected: SessionStatus,
                          reason: str | None = None, at: datetime | None = None) -> bool:
-        cursor = await self._conn.execute(
+        changed = await self._sql.run(
             "UPDATE face_sessions SET status = ?, reason = ?, completed_at = ? WHERE id = ? AND status = ?",
             (status, reason, None if at is None else ts(at), session_id, expected))
-        return cursor.rowcount == 1
+        return changed == 1
 
     async def drop_frames(self, session_id: str) -> None:
-        await self._conn.execute("DELETE FROM face_frames WHERE session_id = ?", (session_id,))
+        await self._sql.run("DELETE FROM face_frames WHERE session_id = ?", (session_id,))
 
     async def passed_since(self, account_id: int, since: datetime) -> PassedFace | None:
-        cursor = await self._conn.execute(
+        row = await self._sql.one(
             "SELECT id, card_no, completed_at FROM face_sessions WHERE account_id = ? AND status = 'passed'"
             " AND completed_at >= ? ORDER BY completed_at DESC LIMIT 1", (account_id, ts(since)))
-        row = await cursor.fetchone()
         if row is None:
             return None
         return PassedFace(card_no=row["card_no"], session_id=row["id"], completed_at=from_ts(row["completed_at"]))
 
     async def template(self, card_no: str) -> StoredTemplate | None:
-        cursor = await self._conn.execute(
+        row = await self._sql.one(
             "SELECT photo_sha256, model, template FROM card_templates WHERE card_no = ?", (card_no,))
-        row = await cursor.fetchone()
         if row is None:
             return None
         return StoredTemplate(photo_sha256=row[0], model=row[1], sealed=row[2])
 
     async def save_template(self, card_no: str, stored: StoredTemplate, at: datetime) -> None:
-        await self._conn.execute(
+        await self._sql.run(
             "INSERT INTO card_templates (card_no, photo_sha256, model, template, created_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (card_no) DO UPDATE SET photo_sha256 = excluded.photo_sha256,"
             " model = excluded.model, template = excluded.template, created_at = excluded.created_at",

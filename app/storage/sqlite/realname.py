@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import aiosqlite
-
 from app.domain.realname import RealnameCheck
+from app.storage.sql import Sql
 from app.storage.sqlite.codec import from_ts, ts
 
 
 class SqliteRealname:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
 
     async def add(self, check: RealnameCheck) -> None:
-        await self._conn.execute(
+        await self._sql.run(
             "INSERT INTO realname_checks (id, account_id, client_id, card_no, created_at, expires_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (check.id, check.account_id, check.client_id, check.card_no, ts(check.created_at),
@@ -21,8 +20,7 @@ class SqliteRealname:
         )
 
     async def get(self, check_id: str) -> RealnameCheck | None:
-        cursor = await self._conn.execute("SELECT * FROM realname_checks WHERE id = ?", (check_id,))
-        row = await cursor.fetchone()
+        row = await self._sql.one("SELECT * FROM realname_checks WHERE id = ?", (check_id,))
         if row is None:
             return None
         return RealnameCheck(id=row["id"], account_id=row["account_id"], client_id=row["client_id"],

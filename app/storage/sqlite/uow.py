@@ -9,6 +9,7 @@ import aiosqlite
 
 from app.security.vault import Vault
 from app.storage.database import Database
+from app.storage.sql import SqliteSql
 from app.storage.sqlite.accounts import SqliteAccounts, SqliteSmsCodes, SqliteTokens
 from app.storage.sqlite.audit import SqliteAudit
 from app.storage.sqlite.cards import SqliteCards
@@ -24,20 +25,21 @@ from app.storage.sqlite.realname import SqliteRealname
 
 class SqliteUnitOfWork:
     def __init__(self, conn: aiosqlite.Connection, holders: HolderSeal) -> None:
-        self.connection = conn
-        self.channels = SqliteChannels(conn)
-        self.accounts = SqliteAccounts(conn)
-        self.sms_codes = SqliteSmsCodes(conn)
-        self.tokens = SqliteTokens(conn)
-        self.consents = SqliteConsents(conn)
-        self.cards = SqliteCards(conn, holders)
-        self.realname = SqliteRealname(conn)
-        self.limits = SqliteLimits(conn)
-        self.audit = SqliteAudit(conn)
-        self.ecards = SqliteEcards(conn)
-        self.qrcodes = SqliteQrCodes(conn)
-        self.face_sessions = SqliteFaceSessions(conn)
-        self.leases = SqliteLeases(conn)
+        self.connection = conn  # raw access, for tests that arrange a row by hand
+        sql = SqliteSql(conn)
+        self.channels = SqliteChannels(sql)
+        self.accounts = SqliteAccounts(sql)
+        self.sms_codes = SqliteSmsCodes(sql)
+        self.tokens = SqliteTokens(sql)
+        self.consents = SqliteConsents(sql)
+        self.cards = SqliteCards(sql, holders)
+        self.realname = SqliteRealname(sql)
+        self.limits = SqliteLimits(sql)
+        self.audit = SqliteAudit(sql)
+        self.ecards = SqliteEcards(sql)
+        self.qrcodes = SqliteQrCodes(sql)
+        self.face_sessions = SqliteFaceSessions(sql)
+        self.leases = SqliteLeases(sql)
 
 
 class SqliteStorage:

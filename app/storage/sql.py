@@ -1,0 +1,79 @@
+"""The SQL the repositories speak, whatever the database: four calls on one transaction.
+
+Repositories are written once against `Sql`; an adapter per database (`SqliteSql` here) runs the
+statements. Statements use `?` placeholders and the SQL that SQLite and PostgreSQL share
+(`INSERT … ON CONFLICT … DO UPDATE … WHERE`, `RETURNING`, partial indexes). A unique or foreign
+key violation is raised as `Duplicate`, whichever driver reported it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+import aiosqlite
+
+Params = Sequence[Any]
+
+
+class Row(Protocol):
+    """A result row, read by column name or position (sqlite3.Row and asyncpg's Record both do)."""
+
+    def __getitem__(self, key: str | int, /) -> Any: ...
+
+
+class Duplicate(Exception):
+    """A statement broke a unique (or primary key) constraint."""
+
+
+class Sql(Protocol):
+    async def one(self, query: str, params: Params = ()) -> Row | None:
+        """The first row of a query (or of a statement's RETURNING), if any."""
+        ...
+
+    async def all(self, query: str, params: Params = ()) -> list[Row]: ...
+
+    async def run(self, query: str, params: Params = ()) -> int:
+        """Run a statement; the number of rows it changed."""
+        ...
+
+    async def run_many(self, query: str, rows: Iterable[Params]) -> None: ...
+
+
+class SqliteSql:
+    """`Sql` on one aiosqlite connection (inside the caller's transaction)."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.connection = conn
+
+    async def one(self, query: str, params: Params = ()) -> Row | None:
+        try:
+            cursor = await self.connection.execute(query, tuple(params))
+        except sqlite3.IntegrityError as exc:
+            raise _duplicate_or(exc) from exc
+        row: sqlite3.Row | None = await cursor.fetchone()
+        await cursor.close()
+        return row
+
+    async def all(self, query: str, params: Params = ()) -> list[Row]:
+        cursor = await self.connection.execute(query, tuple(params))
+        return list(await cursor.fetchall())
+
+    async def run(self, query: str, params: Params = ()) -> int:
+        try:
+            cursor = await self.connection.execute(query, tuple(params))
+        except sqlite3.IntegrityError as exc:
+            raise _duplicate_or(exc) from exc
+        return cursor.rowcount
+
+    async def run_many(self, query: str, rows: Iterable[Params]) -> None:
+        try:
+            await self.connection.executemany(query, [tuple(r) for r in rows])
+        except sqlite3.IntegrityError as exc:
+            raise _duplicate_or(exc) from exc
+
+
+def _duplicate_or(exc: sqlite3.IntegrityError) -> Exception:
+    message = str(exc)
+    return Duplicate(message) if "UNIQUE" in message or "PRIMARY KEY" in message else exc
