@@ -1,0 +1,207 @@
+"""What every storage adapter must do, written once against the repository interfaces.
+
+The `storage` fixture is parametrised by adapter. Each test states one rule a domain service leans
+on: a unique constraint that stands in for a check, a conditional write that a race cannot pass, a
+query's order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from app.domain.accounts import TokenRecord
+from app.domain.cards.model import CardEvent, CardRecord, NewCard
+from app.domain.channels import Channel
+from app.domain.face_sessions import new_session
+from app.domain.idnumber import make_id_number, mask_id_number
+from app.domain.realname import RealnameCheck
+from app.domain.uow import Storage
+from app.security.vault import Vault
+from app.storage.database import Database
+from app.storage.sqlite.uow import SqliteStorage
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+VAULT = Vault(b"k" * 32)
+
+
+@pytest.fixture(params=["sqlite"])
+async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
+    database = Database(tmp_path / "contract.db")
+    await database.open()
+    try:
+        yield SqliteStorage(database, VAULT)
+    finally:
+        await database.close()
+
+
+def card(n: int, *, id_n: int | None = None, **changes: object) -> NewCard:
+    number = make_id_number("440305", date(1980, 1, 1) + timedelta(days=id_n if id_n is not None else n), 7)
+    card_no = f"A{n:08d}"
+    record = CardRecord(
+        card_no=card_no, aab301="440300", name="张三", id_digest=VAULT.index(number),
+        id_sealed=VAULT.seal(number.encode(), context=card_no.encode()), id_masked=mask_id_number(number),
+        birth_date=date(1980, 1, 1), gender="male", ss_state="active", fin_state="inactive",
+        collected_on=date(2025, 3, 1), phone="13800138000",
+    )
+    return NewCard(record=msgspec.structs.replace(record, **changes), photo_sealed=None, record_digest=f"d{n}")
+
+
+# --- accounts and tokens --------------------------------------------------------------------------
+
+async def test_a_phone_has_one_account(storage: Storage) -> None:
+    async with storage.unit_of_work() as uow:
+        first = await uow.accounts.add("13912345678", "hash", NOW)
+        second = await uow.accounts.add("13912345678", "other", NOW)
+        found = await uow.accounts.by_phone("13912345678")
+    assert first is not None
+    assert second is None
+    assert found is not None
+    assert (found.id, found.password_hash) == (first, "hash")
+
+
+async def test_a_token_is_revoked_once_and_a_grant_all_at_once(storage: Storage) -> None:
+    def token(name: str, grant: str) -> TokenRecord:
+        return TokenRecord(token_hash=name, kind="refresh", account_id=None, client_id="app", scopes=("a", "b"),
+                           grant_id=grant, created_at=NOW, expires_at=NOW + timedelta(days=1))
+
+    async with storage.unit_of_work() as uow:
+        await uow.channels.add(Channel(client_id="app", name="App", kind="app", secret_hash=None,
+                                       redirect_uris=(), scopes=(), created_at=NOW))
+        for name, grant in (("t1", "g1"), ("t2", "g1"), ("t3", "g2")):
+            await uow.tokens.add(token(name, grant))
+        assert await uow.tokens.revoke("t1", NOW)
+        assert not await uow.tokens.revoke("t1", NOW)
+        assert await uow.tokens.revoke_grant("g1", NOW) == 1  # t2; t1 was revoked already
+        found = await uow.tokens.find("t3")
+    assert found is not None
+    assert (found.scopes, found.revoked_at) == (("a", "b"), None)
+
+
+async def test_the_latest_sms_code_counts_its_tries(storage: Storage) -> None:
+    async with storage.unit_of_work() as uow:
+        await uow.sms_codes.add("13912345678", "h1", NOW, NOW + timedelta(minutes=5))
+        await uow.sms_codes.add("13912345678", "h2", NOW, NOW + timedelta(minutes=5))
+        latest = await uow.sms_codes.latest("13912345678")
+        assert latest is not None
+        await uow.sms_codes.count_attempt(latest.id)
+        await uow.sms_codes.consume(latest.id, NOW)
+        again = await uow.sms_codes.latest("13912345678")
+    assert again is not None
+    assert (again.code_hash, again.attempts, again.consumed_at) == ("h2", 1, NOW)
+
+
+async def test_a_channel_id_is_taken_once(storage: Storage) -> None:
+    channel = Channel(client_id="demo-app", name="Demo", kind="app", secret_hash=None,
+                      redirect_uris=("https://a.cn/cb",), scopes=("ecard:claim",), created_at=NOW)
+    async with storage.unit_of_work() as uow:
+        assert await uow.channels.add(channel)
+        assert not await uow.channels.add(channel)
+        assert await uow.channels.get("demo-app") == channel
+
+
+# --- limits and leases ----------------------------------------------------------------------------
+
+async def test_racing_takes_never_pass_the_limit(storage: Storage) -> None:
+    async def take() -> bool:
+        async with storage.unit_of_work() as uow:
+            return await uow.limits.take("b", "w", 3)
+
+    taken = await asyncio.gather(*(take() for _ in range(10)))
+    async with storage.unit_of_work() as uow:
+        await uow.limits.give_back("b", "w")
+        counted = await uow.limits.count("b", "w")
+        assert await uow.limits.take("b", "w", 3)
+    assert (taken.count(True), counted) == (3, 2)
+
+
+async def test_a_lease_has_one_holder_until_it_expires(storage: Storage) -> None:
+    async with storage.unit_of_work() as uow:
+        assert await uow.leases.acquire("sweep", "a", NOW, timedelta(minutes=10))
+        assert not await uow.leases.acquire("sweep", "b", NOW + timedelta(minutes=5), timedelta(minutes=10))
+        assert await uow.leases.acquire("sweep", "a", NOW + timedelta(minutes=5), timedelta(minutes=10))
+        assert await uow.leases.acquire("sweep", "b", NOW + timedelta(minutes=16), timedelta(minutes=10))
+
+
+# --- cards ---------------------------------------------------------------------------------------
+
+async def test_the_import_adds_keeps_and_refuses(storage: Storage) -> None:
+    async with storage.unit_of_work() as uow:
+        first = await uow.cards.import_batch([card(1), card(2), card(3, id_n=1)], NOW)
+        again = await uow.cards.import_batch([card(1), msgspec.structs.replace(card(2), record_digest="x")], NOW)
+        mine = await uow.cards.by_id_digest(card(1).record.id_digest)
+    assert first == ["added", "added", "holder_has_card"]
+    assert again == ["unchanged", "conflict"]
+    assert [c.card_no for c in mine] == ["A00000001"]
+    assert (mine[0].name, mine[0].phone, mine[0].id_masked) == ("张三", "13800138000", card(1).record.id_masked)
+
+
+async def test_a_stale_version_does_not_overwrite(storage: Storage) -> None:
+    async with storage.unit_of_work() as uow:
+        await uow.cards.import_batch([card(1)], NOW)
+        read = await uow.cards.get("A00000001")
+        assert read is not None
+        assert await uow.cards.save(msgspec.structs.replace(read, loss_state="temporary", loss_since=NOW))
+        assert not await uow.cards.save(msgspec.structs.replace(read, loss_state="formal"))
+        after = await uow.cards.get("A00000001")
+    assert after is not None
+    assert (after.loss_state, after.version) == ("temporary", read.version + 1)
+
+
+async def test_pin_attempts_stop_at_the_limit(storage: Storage) -> None:
+    async with storage.unit_of_work() as uow:
+        await uow.cards.import_batch([card(1)], NOW)
+        counts = [await uow.cards.count_pin_attempt("A00000001", limit=2) for _ in range(3)]
+    assert counts == [1, 2, None]
+
+
+async def test_history_is_kept_in_order_with_the_agent(storage: Storage) -> None:
+    agent = {"name": "李四", "id_masked": "370203********3213", "id_digest": "d", "power_of_attorney_ref": "P"}
+    async with storage.unit_of_work() as uow:
+        await uow.cards.import_batch([card(1)], NOW)
+        for n, action in enumerate(("loss_reported", "unlocked")):
+            await uow.cards.add_event(CardEvent(card_no="A00000001", at=NOW + timedelta(minutes=n), action=action,
+                                                actor="bureau", agent=agent if n == 0 else None,
+                                                before={}, after={"loss": "none"}))
+        events = await uow.cards.events("A00000001")
+    assert [(e.action, e.agent) for e in events] == [("loss_reported", agent), ("unlocked", None)]
+
+
+async def test_sweep_queries_find_what_is_due(storage: Storage) -> None:
+    async with storage.unit_of_work() as uow:
+        await uow.cards.import_batch([card(1), card(2)], NOW)
+        first = await uow.cards.get("A00000001")
+        assert first is not None
+        await uow.cards.save(msgspec.structs.replace(first, loss_state="temporary", loss_since=NOW))
+        lapsing = await uow.cards.temporary_losses_reported_before(NOW + timedelta(days=1))
+        due = await uow.cards.financially_inactive_collected_on_or_before(date(2025, 12, 31))
+    assert lapsing == ["A00000001"]
+    assert due == ["A00000002"]
+
+
+# --- real-name checks and face sessions -----------------------------------------------------------
+
+async def test_a_real_name_check_has_one_open_face_session(storage: Storage) -> None:
+    async with storage.unit_of_work() as uow:
+        account = await uow.accounts.add("13912345678", "hash", NOW)
+        assert account is not None
+        await uow.channels.add(Channel(client_id="demo-app", name="Demo", kind="app", secret_hash=None,
+                                       redirect_uris=(), scopes=(), created_at=NOW))
+        await uow.cards.import_batch([card(1)], NOW)
+        check = RealnameCheck(id="r1", account_id=account, client_id="demo-app", card_no="A00000001",
+                              created_at=NOW, expires_at=NOW + timedelta(minutes=30))
+        await uow.realname.add(check)
+        assert await uow.realname.get("r1") == check
+        first = new_session(account, "demo-app", "r1", "A00000001", "person", NOW, "actions")
+        second = new_session(account, "demo-app", "r1", "A00000001", "person", NOW, "actions")
+        assert await uow.face_sessions.add(first)
+        assert not await uow.face_sessions.add(second)
+        open_now = await uow.face_sessions.open_for("r1")
+        counted = await uow.face_sessions.open_count("person", account)
+    assert open_now is not None
+    assert (open_now.id, counted) == (first.id, 1)
