@@ -138,7 +138,11 @@ async def rotate_refresh_token(
         return "reused", record
     if record.expires_at <= now:
         return "expired", record
-    await uow.tokens.revoke(record.token_hash, now)
+    if not await uow.tokens.revoke(record.token_hash, now):
+        # Another request rotated it between our read and this write: that is a second use.
+        if record.grant_id:
+            await uow.tokens.revoke_grant(record.grant_id, now)
+        return "reused", record
     return "rotated", record
 
 
@@ -205,8 +209,10 @@ class AccountService:
         ]
         async with self._storage.unit_of_work() as uow:
             latest = await uow.sms_codes.latest(phone)
-            if latest is not None and now - latest.created_at < SMS_RESEND_INTERVAL:
-                wait = SMS_RESEND_INTERVAL - (now - latest.created_at)
+            recent = latest is not None and now - latest.created_at < SMS_RESEND_INTERVAL
+            # The minute's bucket makes the rule hold when requests race, on any database.
+            if recent or not await uow.limits.take(f"sms:resend:{phone}", minute_window(now), 1):
+                wait = SMS_RESEND_INTERVAL - (now - latest.created_at) if latest and recent else SMS_RESEND_INTERVAL
                 raise RateLimited("one code per phone per minute", code="sms_too_frequent",
                                   retry_after=max(1, int(wait.total_seconds())))
             for bucket, window, limit, refusal, detail, retry_after in buckets:

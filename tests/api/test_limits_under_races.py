@@ -190,3 +190,19 @@ async def test_one_account_gets_five_open_or_failed_sessions_and_the_holder_keep
 
     holder = await channel_for_user(servers.one, servers.services, "13912345701")  # type: ignore[arg-type]
     assert await start_sessions(servers, row, [holder]) == {201: 1}
+
+
+async def test_a_refresh_token_rotates_once_when_uses_race(servers: Servers) -> None:
+    await register_and_login(servers.one, PHONE)  # type: ignore[arg-type]
+    login = await servers.one.post("/v1/sessions", json={"phone": PHONE, "password": PASSWORD})
+    refresh = login.json()["refresh_token"]
+    uses = [(servers.one if i % 2 else servers.two).post("/v1/sessions/refresh", json={"refresh_token": refresh})
+            for i in range(10)]
+    answers = await asyncio.gather(*uses)
+    statuses = Counter(r.status_code for r in answers)
+
+    assert statuses == {200: 1, 401: 9}
+    # A second use revokes the whole login, including the pair the one winner got.
+    winner = next(r for r in answers if r.status_code == 200).json()
+    again = await servers.one.post("/v1/sessions/refresh", json={"refresh_token": winner["refresh_token"]})
+    assert again.status_code == 401
