@@ -25,13 +25,28 @@ from app.domain.uow import Storage
 from app.security.vault import Vault
 from app.storage.database import Database
 from app.storage.sqlite.uow import SqliteStorage
+from tests.unit.fakes import FakeStorage
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 VAULT = Vault(b"k" * 32)
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture
+async def sqlite(tmp_path: Path) -> AsyncIterator[Storage]:
+    database = Database(tmp_path / "contract.db")
+    await database.open()
+    try:
+        yield SqliteStorage(database, VAULT)
+    finally:
+        await database.close()
+
+
+@pytest.fixture(params=["sqlite", "memory"])
 async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
+    """Every adapter, and the in-memory storage the domain's unit tests use (tests/unit/fakes.py)."""
+    if request.param == "memory":
+        yield FakeStorage()
+        return
     database = Database(tmp_path / "contract.db")
     await database.open()
     try:
@@ -186,8 +201,8 @@ async def test_sweep_queries_find_what_is_due(storage: Storage) -> None:
 
 # --- real-name checks and face sessions -----------------------------------------------------------
 
-async def test_a_real_name_check_has_one_open_face_session(storage: Storage) -> None:
-    async with storage.unit_of_work() as uow:
+async def test_a_real_name_check_has_one_open_face_session(sqlite: Storage) -> None:
+    async with sqlite.unit_of_work() as uow:
         account = await uow.accounts.add("13912345678", "hash", NOW)
         assert account is not None
         await uow.channels.add(Channel(client_id="demo-app", name="Demo", kind="app", secret_hash=None,

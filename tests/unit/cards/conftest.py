@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from .fakes import World, world
+from tests.unit.fakes import World, world
 
 
 @pytest.fixture

@@ -6,8 +6,7 @@ import pytest
 
 from app.domain.cards.model import Actor, Contact
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
-
-from .fakes import HOLDER_ID, OTHER_ID, START, World, card
+from tests.unit.fakes import HOLDER_ID, OTHER_ID, START, World, card
 
 COUNTER = Actor(channel="bank-counter")
 

@@ -9,8 +9,7 @@ import pytest
 from app.domain.cards.model import Actor, Agent
 from app.domain.idnumber import make_id_number
 from app.errors import InvalidInput
-
-from .fakes import AGENT_ID, HOLDER_ID, World, card
+from tests.unit.fakes import AGENT_ID, HOLDER_ID, World, card
 
 
 def agent(**changes: str) -> Agent:

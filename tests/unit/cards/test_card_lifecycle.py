@@ -6,8 +6,7 @@ import pytest
 
 from app.domain.cards.lifecycle import LOSS_TRANSITIONS, next_loss_state, require_not_lost
 from app.errors import Conflict
-
-from .fakes import card
+from tests.unit.fakes import card
 
 ALLOWED = [
     ("report_temporary", "none", "temporary"),

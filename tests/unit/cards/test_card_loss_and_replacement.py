@@ -9,8 +9,7 @@ import pytest
 
 from app.domain.cards.model import Actor
 from app.errors import Conflict, Forbidden
-
-from .fakes import HOLDER_ID, OTHER_ID, START, VAULT, World, card
+from tests.unit.fakes import HOLDER_ID, OTHER_ID, START, VAULT, World, card
 
 COUNTER = Actor(channel="bureau-counter")
 

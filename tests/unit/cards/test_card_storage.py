@@ -22,8 +22,7 @@ from app.storage.sqlite.audit import SqliteAudit
 from app.storage.sqlite.cards import SqliteCards
 from app.storage.sqlite.codec import ts
 from app.storage.sqlite.holders import Holder, HolderSeal
-
-from .fakes import HOLDER_ID, START, VAULT, PlainPinHasher, RecordingListener, card
+from tests.unit.fakes import HOLDER_ID, START, VAULT, PlainPinHasher, RecordingListener, card
 
 HOLDERS = HolderSeal(VAULT)
 

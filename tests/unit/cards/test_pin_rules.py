@@ -7,8 +7,7 @@ import pytest
 from app.domain.cards.pin import check_new_pin, initial_pin, weakness
 from app.errors import InvalidInput
 from app.security.pins import PepperedPinHasher
-
-from .fakes import VAULT
+from tests.unit.fakes import VAULT
 
 
 def test_initial_pin_is_the_last_six_digits_of_the_id_number() -> None:

@@ -9,8 +9,7 @@ import pytest
 from app.domain.cards.model import Actor
 from app.domain.cards.service import PinLockedError
 from app.errors import Conflict, Forbidden, InvalidInput
-
-from .fakes import HOLDER_ID, OTHER_ID, World, card
+from tests.unit.fakes import HOLDER_ID, OTHER_ID, World, card
 
 TERMINAL = Actor(channel="hospital-terminal")
 INITIAL = HOLDER_ID[-6:]

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from app.domain.cards.sweep import end_of_day, financial_deadline
-
-from .fakes import START, World, card
+from tests.unit.fakes import START, World, card
 
 COLLECTED = date(2025, 1, 1)
 DEADLINE = COLLECTED + timedelta(days=300)  # 2025-10-28

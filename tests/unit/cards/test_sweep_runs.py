@@ -15,8 +15,7 @@ from app.composition import open_services
 from app.config import Settings
 from app.domain.cards.periodic import leads_the_sweep, periodic_sweep
 from tests.flow import card_row, write_jsonl
-
-from .fakes import START, World, card
+from tests.unit.fakes import START, World, card
 
 
 async def test_server_sweep_runs_in_the_background(w: World) -> None:

@@ -1,8 +1,15 @@
-"""In-memory fakes for the card lifecycle's storage, e-card rule and PIN hasher."""
+"""In-memory storage and stand-ins for unit tests of the domain services.
+
+`FakeStorage` holds accounts, SMS codes, tokens, channels, rate counters, real-name checks, cards
+with their history, the audit log and leases; a unit of work is serialised and rolled back on an
+exception, as the SQLite storage's are. The repository contract suite (tests/contract) runs the
+same rules against it and against SQLite, so the fakes cannot drift from the real thing.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -12,10 +19,13 @@ from typing import Any
 import msgspec
 
 from app.clock import FrozenClock
+from app.domain.accounts import Account, SmsCode, TokenRecord
 from app.domain.audit import AuditEntry
 from app.domain.cards.model import CardEvent, CardRecord, ImportOutcome, NewCard
 from app.domain.cards.service import CardService
+from app.domain.channels import Channel
 from app.domain.idnumber import make_id_number, mask_id_number, parse_id_number
+from app.domain.realname import RealnameCheck
 from app.security.vault import Vault
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -133,6 +143,129 @@ class FakeState:
     events: list[CardEvent] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
     leases: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    accounts: dict[int, Account] = field(default_factory=dict)
+    sms_codes: list[SmsCode] = field(default_factory=list)
+    outbox: list[tuple[str, str, datetime]] = field(default_factory=list)
+    tokens: dict[str, TokenRecord] = field(default_factory=dict)
+    counters: dict[tuple[str, str], int] = field(default_factory=dict)
+    channels: dict[str, Channel] = field(default_factory=dict)
+    realname: dict[str, RealnameCheck] = field(default_factory=dict)
+
+
+class FakeAccounts:
+    def __init__(self, state: FakeState) -> None:
+        self._s = state
+
+    async def add(self, phone: str, password_hash: str, at: datetime) -> int | None:
+        if any(a.phone == phone for a in self._s.accounts.values()):
+            return None
+        account_id = len(self._s.accounts) + 1
+        self._s.accounts[account_id] = Account(id=account_id, phone=phone, password_hash=password_hash,
+                                               created_at=at)
+        return account_id
+
+    async def by_phone(self, phone: str) -> Account | None:
+        return next((a for a in self._s.accounts.values() if a.phone == phone), None)
+
+
+class FakeSmsCodes:
+    def __init__(self, state: FakeState) -> None:
+        self._s = state
+
+    async def latest(self, phone: str) -> SmsCode | None:
+        return next((c for c in reversed(self._s.sms_codes) if c.phone == phone), None)
+
+    async def add(self, phone: str, code_hash: str, created_at: datetime, expires_at: datetime) -> None:
+        self._s.sms_codes.append(SmsCode(id=len(self._s.sms_codes) + 1, phone=phone, code_hash=code_hash,
+                                         created_at=created_at, expires_at=expires_at, attempts=0,
+                                         consumed_at=None))
+
+    def _replace(self, code_id: int, **changes: Any) -> None:
+        index = code_id - 1
+        self._s.sms_codes[index] = msgspec.structs.replace(self._s.sms_codes[index], **changes)
+
+    async def count_attempt(self, code_id: int) -> None:
+        self._replace(code_id, attempts=self._s.sms_codes[code_id - 1].attempts + 1)
+
+    async def consume(self, code_id: int, at: datetime) -> None:
+        self._replace(code_id, consumed_at=at)
+
+    async def deliver(self, phone: str, body: str, at: datetime) -> None:
+        self._s.outbox.append((phone, body, at))
+
+    async def outbox(self, phone: str) -> list[tuple[str, datetime]]:
+        return [(body, at) for p, body, at in reversed(self._s.outbox) if p == phone][:20]
+
+
+class FakeTokens:
+    def __init__(self, state: FakeState) -> None:
+        self._s = state
+
+    async def add(self, token: TokenRecord) -> None:
+        self._s.tokens[token.token_hash] = token
+
+    async def find(self, token_hash: str) -> TokenRecord | None:
+        return self._s.tokens.get(token_hash)
+
+    async def revoke(self, token_hash: str, at: datetime) -> bool:
+        token = self._s.tokens.get(token_hash)
+        if token is None or token.revoked_at is not None:
+            return False
+        self._s.tokens[token_hash] = msgspec.structs.replace(token, revoked_at=at)
+        return True
+
+    async def revoke_grant(self, grant_id: str, at: datetime) -> int:
+        live = [t for t in self._s.tokens.values() if t.grant_id == grant_id and t.revoked_at is None]
+        for token in live:
+            self._s.tokens[token.token_hash] = msgspec.structs.replace(token, revoked_at=at)
+        return len(live)
+
+
+class FakeLimits:
+    def __init__(self, state: FakeState) -> None:
+        self._s = state
+
+    async def count(self, bucket: str, window: str) -> int:
+        return self._s.counters.get((bucket, window), 0)
+
+    async def increment(self, bucket: str, window: str) -> int:
+        self._s.counters[(bucket, window)] = self._s.counters.get((bucket, window), 0) + 1
+        return self._s.counters[(bucket, window)]
+
+    async def take(self, bucket: str, window: str, limit: int) -> bool:
+        if self._s.counters.get((bucket, window), 0) >= limit:
+            return False
+        await self.increment(bucket, window)
+        return True
+
+    async def give_back(self, bucket: str, window: str) -> None:
+        if self._s.counters.get((bucket, window), 0) > 0:
+            self._s.counters[(bucket, window)] -= 1
+
+
+class FakeChannels:
+    def __init__(self, state: FakeState) -> None:
+        self._s = state
+
+    async def add(self, channel: Channel) -> bool:
+        if channel.client_id in self._s.channels:
+            return False
+        self._s.channels[channel.client_id] = channel
+        return True
+
+    async def get(self, client_id: str) -> Channel | None:
+        return self._s.channels.get(client_id)
+
+
+class FakeRealname:
+    def __init__(self, state: FakeState) -> None:
+        self._s = state
+
+    async def add(self, check: RealnameCheck) -> None:
+        self._s.realname[check.id] = check
+
+    async def get(self, check_id: str) -> RealnameCheck | None:
+        return self._s.realname.get(check_id)
 
 
 class FakeLeases:
@@ -152,6 +285,12 @@ class FakeUnitOfWork:
         self.cards = FakeCards(state)
         self.audit = FakeAudit(state)
         self.leases = FakeLeases(state)
+        self.accounts = FakeAccounts(state)
+        self.sms_codes = FakeSmsCodes(state)
+        self.tokens = FakeTokens(state)
+        self.limits = FakeLimits(state)
+        self.channels = FakeChannels(state)
+        self.realname = FakeRealname(state)
 
 
 class FakeStorage:
@@ -164,12 +303,11 @@ class FakeStorage:
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[FakeUnitOfWork]:
         async with self._lock:
-            saved = (dict(self.state.cards), dict(self.state.photos), list(self.state.events),
-                     list(self.state.audit))
+            saved = copy.deepcopy(self.state)
             try:
                 yield FakeUnitOfWork(self.state)
             except BaseException:
-                (self.state.cards, self.state.photos, self.state.events, self.state.audit) = saved
+                self.state.__dict__.update(saved.__dict__)
                 raise
 
     async def ping(self) -> bool:
