@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -31,14 +32,20 @@ NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 VAULT = Vault(b"k" * 32)
 
 
-@pytest.fixture
-async def sqlite(tmp_path: Path) -> AsyncIterator[Storage]:
-    database = Database(tmp_path / "contract.db")
+@asynccontextmanager
+async def sqlite_storage(folder: Path) -> AsyncIterator[Storage]:
+    database = Database(folder / "contract.db")
     await database.open()
     try:
         yield SqliteStorage(database, VAULT)
     finally:
         await database.close()
+
+
+@pytest.fixture
+async def sqlite(tmp_path: Path) -> AsyncIterator[Storage]:
+    async with sqlite_storage(tmp_path) as storage:
+        yield storage
 
 
 @pytest.fixture(params=["sqlite", "memory"])
@@ -47,12 +54,8 @@ async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     if request.param == "memory":
         yield FakeStorage()
         return
-    database = Database(tmp_path / "contract.db")
-    await database.open()
-    try:
-        yield SqliteStorage(database, VAULT)
-    finally:
-        await database.close()
+    async with sqlite_storage(tmp_path) as adapter:
+        yield adapter
 
 
 def card(n: int, *, id_n: int | None = None, **changes: object) -> NewCard:
