@@ -66,7 +66,7 @@ class SqliteEcards:
         columns = ", ".join(f"e.{c.strip()}" for c in _ECARD_COLUMNS.split(","))
         row = await self._sql.one(
             f"SELECT {columns} FROM ecards e JOIN ecard_channels l ON l.sign_no = e.sign_no"  # noqa: S608
-            " WHERE l.account_id = ? AND (? IS NULL OR l.client_id = ?)"
+            " WHERE l.account_id = ? AND (CAST(? AS TEXT) IS NULL OR l.client_id = ?)"
             " ORDER BY e.state = 'invalid', e.issued_at DESC LIMIT 1",
             (account_id, client_id, client_id),
         )
@@ -89,8 +89,8 @@ class SqliteEcards:
 
     async def link(self, sign_no: str, client_id: str, account_id: int, at: datetime) -> bool:
         changed = await self._sql.run(
-            "INSERT OR IGNORE INTO ecard_channels (sign_no, client_id, account_id, linked_at)"
-            " VALUES (?, ?, ?, ?)", (sign_no, client_id, account_id, ts(at)))
+            "INSERT INTO ecard_channels (sign_no, client_id, account_id, linked_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", (sign_no, client_id, account_id, ts(at)))
         return changed == 1
 
     async def unlink(self, sign_no: str, client_id: str) -> int:
@@ -100,14 +100,14 @@ class SqliteEcards:
     async def links(self, sign_no: str) -> list[ChannelLink]:
         rows = await self._sql.all(
             "SELECT client_id, account_id, linked_at FROM ecard_channels WHERE sign_no = ?"
-            " ORDER BY linked_at, rowid", (sign_no,))
+            " ORDER BY linked_at, client_id, account_id", (sign_no,))
         return [ChannelLink(client_id=r["client_id"], account_id=r["account_id"],
                             linked_at=from_ts(r["linked_at"])) for r in rows]
 
     async def copy_links(self, from_sign_no: str, to_sign_no: str, at: datetime) -> None:
         await self._sql.run(
-            "INSERT OR IGNORE INTO ecard_channels (sign_no, client_id, account_id, linked_at)"
-            " SELECT ?, client_id, account_id, ? FROM ecard_channels WHERE sign_no = ?",
+            "INSERT INTO ecard_channels (sign_no, client_id, account_id, linked_at)"
+            " SELECT ?, client_id, account_id, ? FROM ecard_channels WHERE sign_no = ? ON CONFLICT DO NOTHING",
             (to_sign_no, ts(at), from_sign_no))
 
     async def status_list_with_room(self, size: int, fill_limit: float, at: datetime) -> int:

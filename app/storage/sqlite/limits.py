@@ -1,4 +1,4 @@
-"""Fixed-window rate-limit counters in SQLite (`rate_counters`)."""
+"""Fixed-window rate-limit counters (`rate_counters`). `window` is quoted: PostgreSQL reserves it."""
 from __future__ import annotations
 
 from app.storage.sql import Sql
@@ -10,13 +10,13 @@ class SqliteLimits:
 
     async def count(self, bucket: str, window: str) -> int:
         row = await self._sql.one(
-            "SELECT count FROM rate_counters WHERE bucket = ? AND window = ?", (bucket, window))
+            "SELECT count FROM rate_counters WHERE bucket = ? AND \"window\" = ?", (bucket, window))
         return 0 if row is None else int(row[0])
 
     async def increment(self, bucket: str, window: str) -> int:
         row = await self._sql.one(
-            "INSERT INTO rate_counters (bucket, window, count) VALUES (?, ?, 1)"
-            " ON CONFLICT (bucket, window) DO UPDATE SET count = count + 1 RETURNING count",
+            "INSERT INTO rate_counters (bucket, \"window\", count) VALUES (?, ?, 1)"
+            " ON CONFLICT (bucket, \"window\") DO UPDATE SET count = rate_counters.count + 1 RETURNING count",
             (bucket, window))
         assert row is not None
         return int(row[0])
@@ -25,12 +25,13 @@ class SqliteLimits:
         if limit <= 0:
             return False
         return await self._sql.one(
-            "INSERT INTO rate_counters (bucket, window, count) VALUES (?, ?, 1)"
-            " ON CONFLICT (bucket, window) DO UPDATE SET count = count + 1 WHERE count < ?"
+            "INSERT INTO rate_counters (bucket, \"window\", count) VALUES (?, ?, 1)"
+            " ON CONFLICT (bucket, \"window\") DO UPDATE SET count = rate_counters.count + 1"
+            " WHERE rate_counters.count < ?"
             " RETURNING count",
             (bucket, window, limit)) is not None
 
     async def give_back(self, bucket: str, window: str) -> None:
         await self._sql.run(
-            "UPDATE rate_counters SET count = count - 1 WHERE bucket = ? AND window = ? AND count > 0",
+            "UPDATE rate_counters SET count = count - 1 WHERE bucket = ? AND \"window\" = ? AND count > 0",
             (bucket, window))
