@@ -281,27 +281,36 @@ class AccountService:
         return await self._issue(account.id, grant_id=new_token(12))
 
     async def refresh(self, refresh_token: str) -> UserTokens:
-        """Rotate a user refresh token; reuse of a rotated one revokes the whole login."""
+        """Rotate a user refresh token; reuse of a rotated one revokes the whole login.
+
+        The next pair is issued in the rotation's own transaction: a second use that comes after
+        it then revokes that pair too, however the two requests interleave."""
         now = self._clock.now()
+        tokens: UserTokens | None = None
         async with self._storage.unit_of_work() as uow:
             outcome, record = await rotate_refresh_token(uow, refresh_token, now, kind="user_refresh", client_id=None)
+            if outcome == "rotated" and record is not None and record.account_id is not None:
+                tokens = await self._issue_in(uow, record.account_id, grant_id=record.grant_id or new_token(12))
         if outcome == "unknown" or record is None or record.account_id is None:
             raise Unauthenticated("unknown refresh token", code="invalid_grant")
-        if outcome != "rotated":
+        if tokens is None:
             raise Unauthenticated("refresh token is no longer valid", code="invalid_grant")
-        return await self._issue(record.account_id, grant_id=record.grant_id or new_token(12))
+        return tokens
 
     async def _issue(self, account_id: int, *, grant_id: str) -> UserTokens:
+        async with self._storage.unit_of_work() as uow:
+            return await self._issue_in(uow, account_id, grant_id=grant_id)
+
+    async def _issue_in(self, uow: UnitOfWork, account_id: int, *, grant_id: str) -> UserTokens:
         now = self._clock.now()
         access, refresh = new_token(), new_token()
-        async with self._storage.unit_of_work() as uow:
-            pairs: tuple[tuple[str, TokenKind, timedelta], ...] = (
-                (access, "user", USER_TOKEN_TTL), (refresh, "user_refresh", USER_REFRESH_TTL))
-            for value, kind, ttl in pairs:
-                await uow.tokens.add(TokenRecord(
-                    token_hash=digest(value), kind=kind, account_id=account_id, client_id=None,
-                    scopes=(), grant_id=grant_id, created_at=now, expires_at=now + ttl,
-                ))
+        pairs: tuple[tuple[str, TokenKind, timedelta], ...] = (
+            (access, "user", USER_TOKEN_TTL), (refresh, "user_refresh", USER_REFRESH_TTL))
+        for value, kind, ttl in pairs:
+            await uow.tokens.add(TokenRecord(
+                token_hash=digest(value), kind=kind, account_id=account_id, client_id=None,
+                scopes=(), grant_id=grant_id, created_at=now, expires_at=now + ttl,
+            ))
         return UserTokens(access_token=access, refresh_token=refresh,
                           expires_in=int(USER_TOKEN_TTL.total_seconds()), account_id=account_id)
 
