@@ -8,11 +8,14 @@ query's order.
 from __future__ import annotations
 
 import asyncio
+import os
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 import msgspec
 import pytest
 
@@ -25,6 +28,7 @@ from app.domain.realname import RealnameCheck
 from app.domain.uow import Storage
 from app.security.vault import Vault
 from app.storage.database import Database
+from app.storage.postgres import PgDatabase, PgStorage
 from app.storage.sqlite.uow import SqliteStorage
 from tests.unit.fakes import FakeStorage
 
@@ -48,13 +52,32 @@ async def sqlite(tmp_path: Path) -> AsyncIterator[Storage]:
         yield storage
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@asynccontextmanager
+async def postgres_storage() -> AsyncIterator[Storage]:
+    """A fresh schema in the `test` database (ECARD_TEST_POSTGRES_DSN), dropped afterwards. There
+    is no skipping: without a server this fails, and `.ci/run` starts the machine's cluster."""
+    dsn = os.environ.get("ECARD_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+    schema = f"contract_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(dsn)
+    await admin.execute(f"CREATE SCHEMA {schema}")
+    database = PgDatabase(dsn, max_size=4, server_settings={"search_path": schema})
+    try:
+        await database.open()
+        yield PgStorage(database, VAULT)
+    finally:
+        await database.close()
+        await admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        await admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres", "memory"])
 async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
     """Every adapter, and the in-memory storage the domain's unit tests use (tests/unit/fakes.py)."""
     if request.param == "memory":
         yield FakeStorage()
         return
-    async with sqlite_storage(tmp_path) as adapter:
+    opened = sqlite_storage(tmp_path) if request.param == "sqlite" else postgres_storage()
+    async with opened as adapter:
         yield adapter
 
 

@@ -1,15 +1,14 @@
-"""The SQLite unit of work: one transaction, the repositories bound to its connection."""
+"""The unit of work: one transaction, the repositories bound to it (SQLite's storage here; the
+same unit of work serves PostgreSQL, app/storage/postgres.py)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import aiosqlite
-
 from app.security.vault import Vault
 from app.storage.database import Database
-from app.storage.sql import SqliteSql
+from app.storage.sql import Sql, SqliteSql
 from app.storage.sqlite.accounts import SqliteAccounts, SqliteSmsCodes, SqliteTokens
 from app.storage.sqlite.audit import SqliteAudit
 from app.storage.sqlite.cards import SqliteCards
@@ -23,10 +22,12 @@ from app.storage.sqlite.limits import SqliteLimits
 from app.storage.sqlite.realname import SqliteRealname
 
 
-class SqliteUnitOfWork:
-    def __init__(self, conn: aiosqlite.Connection, holders: HolderSeal) -> None:
-        self.connection = conn  # raw access, for tests that arrange a row by hand
-        sql = SqliteSql(conn)
+class SqlUnitOfWork:
+    """The repositories of one transaction, on any database that `Sql` speaks to."""
+
+    def __init__(self, sql: Sql, holders: HolderSeal) -> None:
+        self.sql = sql
+        self.connection = getattr(sql, "connection", None)  # raw access, for tests that arrange a row by hand
         self.channels = SqliteChannels(sql)
         self.accounts = SqliteAccounts(sql)
         self.sms_codes = SqliteSmsCodes(sql)
@@ -48,9 +49,9 @@ class SqliteStorage:
         self.holders = HolderSeal(vault)
 
     @asynccontextmanager
-    async def unit_of_work(self) -> AsyncIterator[SqliteUnitOfWork]:
+    async def unit_of_work(self) -> AsyncIterator[SqlUnitOfWork]:
         async with self.database.transaction() as conn:
-            yield SqliteUnitOfWork(conn, self.holders)
+            yield SqlUnitOfWork(SqliteSql(conn), self.holders)
 
     async def ping(self) -> bool:
         return await self.database.ping()
