@@ -105,10 +105,6 @@ class FaceSessionRepository(Protocol):
         """Close the person's open sessions that expired by `now` as failed (`expired`)."""
         ...
 
-    async def open_count(self, person: str, account_id: int) -> int:
-        """How many of the person's sessions started by this account are open (no verdict yet)."""
-        ...
-
     async def reserve_frames(self, session_id: str, count: int, limit: int) -> int | None:
         """Claim `count` sequence numbers on an open session; the first, or None past `limit`."""
         ...
@@ -181,6 +177,10 @@ def new_session(account_id: int, client_id: str, realname_id: str, card_no: str,
 # Failures count per person *and account*: a stranger who knows the holder's name and ID number can
 # pass the real-name check and start sessions that fail, but only against their own account's five,
 # not the holder's. Starts count per person, so that nobody can shop for challenges (SPEC §8).
+class _AlreadyOpen(Exception):
+    """The real-name check got an open session from another request meanwhile."""
+
+
 FAILURES = DailyLimit("face:person-account", FAILED_SESSIONS_PER_DAY, "too many failed face verifications today")
 STARTS = DailyLimit("face:starts", SESSION_STARTS_PER_DAY, "too many face verifications started today")
 
@@ -214,22 +214,27 @@ class FaceSessionService:
             current = await uow.face_sessions.open_for(realname_id)
             if current is not None:
                 return self._started(current, now, resumed=True)
-            self._check_limits(
-                failures=await FAILURES.used(uow.limits, f"{person}:{account_id}", now)
-                + await uow.face_sessions.open_count(person, account_id),
-                starts=await STARTS.used(uow.limits, person, now),
-                now=now,
-            )
-            channel = await uow.channels.get(client_id)
-            session = new_session(account_id, client_id, realname_id, checked.card.card_no, person, now,
-                                  channel.face_challenge if channel else "actions")
-            if await uow.face_sessions.add(session):
-                await STARTS.record(uow.limits, person, now)
+        try:
+            async with self._storage.unit_of_work() as uow:
+                # A start counts at once as one of the person's starts and as a failure of this
+                # account, given back if the session passes: each one conditional write, so racing
+                # starts, in any number of processes, cannot pass the limits together.
+                if not await FAILURES.take(uow.limits, f"{person}:{account_id}", now):
+                    raise FAILURES.refused(now)
+                if not await STARTS.take(uow.limits, person, now):
+                    raise STARTS.refused(now)
+                channel = await uow.channels.get(client_id)
+                session = new_session(account_id, client_id, realname_id, checked.card.card_no, person, now,
+                                      channel.face_challenge if channel else "actions")
+                if not await uow.face_sessions.add(session):
+                    raise _AlreadyOpen  # rolls the takes back
                 await uow.audit.record(now, "face.session_started", actor=client_id, subject=session.id,
                                        detail={"account_id": account_id, "card_no": session.card_no,
                                                "actions": list(session.actions), "light": len(session.light),
                                                "biometric_consent": True})
                 return self._started(session, now, resumed=False)
+        except _AlreadyOpen:
+            pass
         # Another request started a session on this check between our read and our insert.
         async with self._storage.unit_of_work() as uow:
             current = await uow.face_sessions.open_for(realname_id)
@@ -237,17 +242,9 @@ class FaceSessionService:
             raise Conflict("the face session could not be started; try again", code="session_conflict")
         return self._started(current, now, resumed=True)
 
-    @staticmethod
-    def _check_limits(*, failures: int, starts: int, now: datetime) -> None:
-        if failures >= FAILURES.per_day:
-            raise FAILURES.refused(now)
-        if starts >= STARTS.per_day:
-            raise STARTS.refused(now)
-
     async def _expire_stale(self, uow: UnitOfWork, person: str, now: datetime) -> None:
-        """Sessions left to expire are failures, counted on the day they expired."""
+        """Sessions left to expire are failures: closed as such (counted when they started)."""
         for stale in await uow.face_sessions.expire_stale(person, now):
-            await FAILURES.record(uow.limits, f"{person}:{stale.account_id}", stale.expires_at)
             await uow.audit.record(now, "face.failed", actor=stale.client_id, subject=stale.id, detail={
                 "account_id": stale.account_id, "card_no": stale.card_no, "reason": "expired",
                 "detail": "the session expired without a verdict", "frames": stale.frame_count,
@@ -351,8 +348,8 @@ class FaceSessionService:
         async with self._storage.unit_of_work() as uow:
             await uow.face_sessions.set_status(session.id, status, expected="deciding", reason=reason, at=now)
             await uow.face_sessions.drop_frames(session.id)
-            if not verdict.passed:
-                await FAILURES.record(uow.limits, f"{session.person}:{session.account_id}", now)
+            if verdict.passed:  # the failure counted at the start is given back
+                await FAILURES.give_back(uow.limits, f"{session.person}:{session.account_id}", session.created_at)
             await uow.audit.record(now, f"face.{status}", actor=session.client_id, subject=session.id, detail={
                 "account_id": session.account_id, "card_no": session.card_no, "reason": reason,
                 "detail": verdict.detail, "actions": list(session.actions), "scores": verdict.scores,

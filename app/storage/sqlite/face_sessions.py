@@ -54,12 +54,6 @@ class SqliteFaceSessions:
             " WHERE person = ? AND status = 'open' AND expires_at <= ? RETURNING *", (person, ts(now)))
         return [_session(row) for row in rows]
 
-    async def open_count(self, person: str, account_id: int) -> int:
-        row = await self._sql.one(
-            "SELECT count(*) FROM face_sessions WHERE person = ? AND account_id = ?"
-            " AND status IN ('open', 'deciding')", (person, account_id))
-        return 0 if row is None else int(row[0])
-
     async def get(self, session_id: str) -> FaceSession | None:
         row = await self._sql.one("SELECT * FROM face_sessions WHERE id = ?", (session_id,))
         return None if row is None else _session(row)
