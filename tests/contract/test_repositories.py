@@ -245,3 +245,31 @@ async def test_a_real_name_check_has_one_open_face_session(sqlite: Storage) -> N
         open_now = await uow.face_sessions.open_for("r1")
     assert open_now is not None
     assert open_now.id == first.id
+
+
+async def test_racing_imports_give_a_person_one_card_in_use(storage: Storage) -> None:
+    async def load(n: int) -> list[str]:
+        async with storage.unit_of_work() as uow:
+            return list(await uow.cards.import_batch([card(n, id_n=1), card(n + 10)], NOW))
+
+    outcomes = await asyncio.gather(load(1), load(2))
+    async with storage.unit_of_work() as uow:
+        in_use = [c for c in await uow.cards.by_id_digest(card(1, id_n=1).record.id_digest) if c.status == "normal"]
+    assert sorted(o[0] for o in outcomes) == ["added", "holder_has_card"]
+    assert [o[1] for o in outcomes] == ["added", "added"]
+    assert len(in_use) == 1
+
+
+async def test_a_replacement_retires_the_old_card_before_the_new_one_enters_use(storage: Storage) -> None:
+    async with storage.unit_of_work() as uow:
+        await uow.cards.import_batch([card(1)], NOW)
+        old = await uow.cards.get("A00000001")
+        assert old is not None
+        retired = msgspec.structs.replace(old, status="replaced")
+        assert await uow.cards.save(retired)
+        number = VAULT.unseal(old.id_sealed, context=b"A00000001")
+        await uow.cards.add_replacement("A00000001", msgspec.structs.replace(
+            old, card_no="B00000001", id_sealed=VAULT.seal(number, context=b"B00000001"),
+            replaces="A00000001", version=0), None)
+        mine = await uow.cards.by_id_digest(old.id_digest)
+    assert [(c.card_no, c.status) for c in mine] == [("A00000001", "replaced"), ("B00000001", "normal")]

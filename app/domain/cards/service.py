@@ -172,8 +172,13 @@ class CardService:
             if photo is not None:
                 photo = self._vault.seal(
                     self._vault.unseal(photo, context=old.card_no.encode()), context=number.encode())
+            # The old card leaves use before the new one enters it: one card in use per person holds
+            # at every statement (a unique index on PostgreSQL). Then the link to the new card.
+            retired = msgspec.structs.replace(old, status="replaced", status_since=at, updated_at=at)
+            if not await uow.cards.save(retired):
+                raise Conflict("the card was changed by another request; retry", code="concurrent_update")
             await uow.cards.add_replacement(old.card_no, new, photo)
-            replaced = msgspec.structs.replace(old, status="replaced", status_since=at, replaced_by=number)
+            replaced = msgspec.structs.replace(retired, replaced_by=number, version=retired.version + 1)
             replaced = await self._commit(
                 uow, old, replaced, "replaced", actor=actor, agent=agent, at=at, ecard="replaced",
                 new_card_no=number, detail={"reason": reason, "new_card_no": number},

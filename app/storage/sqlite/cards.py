@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from app.domain.cards.model import CardEvent, CardRecord, ImportOutcome, NewCard, PinState
-from app.storage.sql import Row, Sql
+from app.storage.sql import Duplicate, Row, Sql
 from app.storage.sqlite.codec import dumps, iso_date, opt_date, opt_ts, ts
 from app.storage.sqlite.holders import Holder, HolderSeal
 
@@ -72,6 +72,13 @@ def _plain(detail: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(detail, default=str))  # type: ignore[no-any-return]
 
 
+_INSERT_CARD = (
+    "INSERT INTO cards (card_no, id_digest, id_sealed, holder_sealed, aab301, bank, collected_on,"
+    " ss_state, fin_state, fin_since, photo_sealed, photo_sha256, record_digest, created_at,"
+    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
 class SqliteCards:
     def __init__(self, sql: Sql, holders: HolderSeal) -> None:
         self._sql = sql
@@ -123,19 +130,24 @@ class SqliteCards:
             outcomes.append("added")
             fresh.append(card)
         now = ts(at)
-        await self._sql.run_many(
-            "INSERT INTO cards (card_no, id_digest, id_sealed, holder_sealed, aab301, bank, collected_on,"
-            " ss_state, fin_state, fin_since, photo_sealed, photo_sha256, record_digest, created_at,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (r.card_no, r.id_digest, r.id_sealed, self._holders.seal(r.id_digest, holder_of(r)), r.aab301,
-                 r.bank, iso_date(r.collected_on), r.ss_state, r.fin_state, iso_date(r.fin_since),
-                 c.photo_sealed, r.photo_sha256, c.record_digest, now, now)
-                for c in fresh
-                for r in (c.record,)
-            ],
-        )
+        try:
+            await self._sql.run_many(_INSERT_CARD, [self._insert_row(c, now) for c in fresh])
+        except Duplicate:
+            # Another import added one of these people or cards since the reads above (only a
+            # database whose transactions run side by side gets here): insert one by one.
+            added = [position for position, outcome in enumerate(outcomes) if outcome == "added"]
+            for position, new in zip(added, fresh, strict=True):
+                try:
+                    await self._sql.run(_INSERT_CARD, self._insert_row(new, now))
+                except Duplicate:
+                    outcomes[position] = "holder_has_card"
         return outcomes
+
+    def _insert_row(self, new: NewCard, now: str) -> tuple[object, ...]:
+        r = new.record
+        return (r.card_no, r.id_digest, r.id_sealed, self._holders.seal(r.id_digest, holder_of(r)), r.aab301,
+                r.bank, iso_date(r.collected_on), r.ss_state, r.fin_state, iso_date(r.fin_since),
+                new.photo_sealed, r.photo_sha256, new.record_digest, now, now)
 
     # --- the lifecycle ---------------------------------------------------------------------------
 

@@ -116,6 +116,8 @@ CREATE TABLE cards (
     updated_at     TEXT NOT NULL
 );
 CREATE INDEX cards_id_digest ON cards (id_digest);
+-- One card in use per person, whatever races (SQLite's serialised transactions give the same).
+CREATE UNIQUE INDEX cards_one_in_use ON cards (id_digest) WHERE status = 'normal';
 CREATE INDEX cards_temporary_loss ON cards (loss_since) WHERE status = 'normal' AND loss_state = 'temporary';
 CREATE INDEX cards_financial_due ON cards (collected_on)
     WHERE status = 'normal' AND loss_state = 'none' AND fin_state = 'inactive';
