@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from app.clock import Clock, SystemClock
-from app.config import ConfigError, Settings
+from app.config import Settings
 from app.domain.accounts import AccountService, SmsSender
 from app.domain.cards.changes import CardStateListener
 from app.domain.cards.ecard_link import LiveEcardState
@@ -31,6 +31,7 @@ from app.security.vault import Vault, check_private_keys, load_vault
 from app.services import Issuance, Services
 from app.sms import OutboxSmsSender, load_sender
 from app.storage.database import Database
+from app.storage.postgres import PgDatabase, PgStorage
 from app.storage.sqlite.holders import seal_legacy_holders
 from app.storage.sqlite.uow import SqliteStorage
 
@@ -72,41 +73,60 @@ async def open_services(
     share one (the test suite does, so that each test does not start its own workers).
     """
     settings.check()
-    if not settings.database_url.startswith("sqlite:///"):
-        raise ConfigError("only sqlite:///PATH database URLs are supported in this version")
     clock = clock or SystemClock()
     if settings.env == "prod":
         check_private_keys(settings.keys_dir)
     vault = load_vault(settings.keys_dir, create=settings.env != "prod")
-    database = Database(settings.sqlite_path)
-    await database.open()
     engine = face_engine or ProcessPoolFaceEngine(settings.face_pool_size)
     try:
         if start_face_workers and isinstance(engine, ProcessPoolFaceEngine):
             await engine.start()
-        storage = SqliteStorage(database, vault)
-        await seal_legacy_holders(database, storage.holders)
-        sms: SmsSender = (
-            load_sender(settings.sms_sender) if settings.sms_sender else OutboxSmsSender(storage, clock)
-        )
-        issuance = build_issuance(settings, storage, clock, vault, StoredFaceEvidence(storage))
-        realname = RealnameService(storage, clock, vault)
-        yield Services(
-            settings=settings, clock=clock, storage=storage, vault=vault,
-            channels=ChannelService(storage, clock),
-            accounts=AccountService(storage, clock, sms, vault, Argon2Passwords(),
-                                    sms_per_minute=settings.sms_per_minute),
-            consent=ConsentService(storage, clock),
-            realname=realname,
-            registry=RegistryImporter(storage, clock, vault, _check_photo),
-            issuance=issuance,
-            cards=build_card_service(storage, clock, vault, issuance.ecards),
-            face=FaceSessionService(storage, clock, vault, engine, realname,
-                                    threshold=settings.face_match_threshold,
-                                    keep_frames=settings.face_audit_frames),
-            face_engine=engine,
-        )
+        async with open_storage(settings, vault) as storage:
+            yield _build(settings, clock, vault, storage, engine)
     finally:
         if face_engine is None:
             await engine.aclose()
+
+
+@asynccontextmanager
+async def open_storage(settings: Settings, vault: Vault) -> AsyncIterator[Storage]:
+    """The database `ECARD_DATABASE_URL` names, migrated: a SQLite file or a PostgreSQL pool."""
+    if settings.is_postgres:
+        pg = PgDatabase(settings.database_url, max_size=settings.database_pool_size)
+        await pg.open()
+        try:
+            yield PgStorage(pg, vault)
+        finally:
+            await pg.close()
+        return
+    database = Database(settings.sqlite_path)
+    await database.open()
+    try:
+        storage = SqliteStorage(database, vault)
+        await seal_legacy_holders(database, storage.holders)
+        yield storage
+    finally:
         await database.close()
+
+
+def _build(settings: Settings, clock: Clock, vault: Vault, storage: Storage, engine: FaceEngine) -> Services:
+    sms: SmsSender = (
+        load_sender(settings.sms_sender) if settings.sms_sender else OutboxSmsSender(storage, clock)
+    )
+    issuance = build_issuance(settings, storage, clock, vault, StoredFaceEvidence(storage))
+    realname = RealnameService(storage, clock, vault)
+    return Services(
+        settings=settings, clock=clock, storage=storage, vault=vault,
+        channels=ChannelService(storage, clock),
+        accounts=AccountService(storage, clock, sms, vault, Argon2Passwords(),
+                                sms_per_minute=settings.sms_per_minute),
+        consent=ConsentService(storage, clock),
+        realname=realname,
+        registry=RegistryImporter(storage, clock, vault, _check_photo),
+        issuance=issuance,
+        cards=build_card_service(storage, clock, vault, issuance.ecards),
+        face=FaceSessionService(storage, clock, vault, engine, realname,
+                                threshold=settings.face_match_threshold,
+                                keep_frames=settings.face_audit_frames),
+        face_engine=engine,
+    )

@@ -23,6 +23,7 @@ class ConfigError(Exception):
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str = "sqlite:///ecard.db"
+    database_pool_size: int = 10  # PostgreSQL: connections per server process
     env: Env = "dev"
     admin_token: str = DEV_ADMIN_TOKEN
     keys_dir: Path = Path("keys")
@@ -47,6 +48,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return self.env == "dev"
 
     @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgresql://", "postgres://"))
+
+    @property
     def sqlite_path(self) -> Path:
         """Path of the SQLite file named by `database_url`."""
         prefix = "sqlite:///"
@@ -63,6 +68,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             )
         if self.face_workers < 0:
             raise ConfigError("ECARD_FACE_WORKERS must be 0 (one per core) or more")
+        if not self.database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ConfigError("ECARD_DATABASE_URL must be sqlite:///PATH or postgresql://…")
+        if self.database_pool_size < 1:
+            raise ConfigError("ECARD_DATABASE_POOL_SIZE must be 1 or more")
         if self.server_workers < 1:
             raise ConfigError("ECARD_SERVER_WORKERS must be 1 or more")
         if self.sms_per_minute < 1:
@@ -92,6 +101,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     raw: dict[str, object] = {}
     names = {
         "ECARD_DATABASE_URL": "database_url",
+        "ECARD_DATABASE_POOL_SIZE": "database_pool_size",
         "ECARD_ENV": "env",
         "ECARD_ADMIN_TOKEN": "admin_token",
         "ECARD_KEYS_DIR": "keys_dir",

@@ -34,9 +34,10 @@ def free_port() -> int:
 
 @contextmanager
 def live_server(folder: Path, *, face_workers: int = 1, fixture_cards: bool = False,
-                server_workers: int = 1) -> Iterator[LiveServer]:
-    """Start `ecard serve` (dev settings) and wait until /health answers 200; stop it on exit."""
-    env = {**os.environ, "ECARD_DATABASE_URL": f"sqlite:///{folder / 'ecard.db'}",
+                server_workers: int = 1, database_url: str | None = None) -> Iterator[LiveServer]:
+    """Start `ecard serve` (dev settings) and wait until /health answers 200; stop it on exit.
+    The database is a SQLite file in `folder` unless `database_url` names another."""
+    env = {**os.environ, "ECARD_DATABASE_URL": database_url or f"sqlite:///{folder / 'ecard.db'}",
            "ECARD_KEYS_DIR": str(folder / "keys"), "ECARD_ENV": "dev", "ECARD_FACE_WORKERS": str(face_workers)}
     if fixture_cards:
         imported = subprocess.run([sys.executable, "-m", "app.cli", "cards", "import", str(cards_file()), "--quiet"],
