@@ -32,8 +32,8 @@ from app.services import Issuance, Services
 from app.sms import OutboxSmsSender, load_sender
 from app.storage.database import Database
 from app.storage.postgres import PgDatabase, PgStorage
-from app.storage.sqlite.holders import seal_legacy_holders
-from app.storage.sqlite.uow import SqliteStorage
+from app.storage.repositories.holders import seal_legacy_holders
+from app.storage.repositories.uow import SqliteStorage
 
 
 def _check_photo(data: bytes) -> None:

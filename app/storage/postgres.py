@@ -2,7 +2,7 @@
 
 asyncpg rather than psycopg 3: it speaks PostgreSQL's binary protocol natively, is the faster of the
 two for many small statements, and its `copy_records_to_table` gives the bulk card import COPY.
-The repositories are the same classes as on SQLite (app/storage/sqlite/), speaking `Sql`; only
+The repositories are the same classes as on SQLite (app/storage/repositories/), speaking `Sql`; only
 the placeholders differ (`?` becomes `$1`, `$2`, …).
 """
 
@@ -17,9 +17,9 @@ from importlib import resources
 import asyncpg
 
 from app.security.vault import Vault
+from app.storage.repositories.holders import HolderSeal
+from app.storage.repositories.uow import SqlUnitOfWork
 from app.storage.sql import Duplicate, Params, Row
-from app.storage.sqlite.holders import HolderSeal
-from app.storage.sqlite.uow import SqlUnitOfWork
 
 # Every process that opens the database migrates it under this advisory lock, one at a time.
 MIGRATION_LOCK = 0x6563617264  # "ecard"
@@ -160,7 +160,7 @@ async def migrate(conn: asyncpg.Connection) -> list[int]:
 
 
 class PgStorage:
-    """`Storage` on PostgreSQL: the repositories of app/storage/sqlite/ on a pooled transaction."""
+    """`Storage` on PostgreSQL: the repositories of app/storage/repositories/ on a pooled transaction."""
 
     def __init__(self, database: PgDatabase, vault: Vault) -> None:
         self.database = database

@@ -29,7 +29,7 @@ from app.domain.uow import Storage
 from app.security.vault import Vault
 from app.storage.database import Database
 from app.storage.postgres import PgDatabase, PgStorage
-from app.storage.sqlite.uow import SqliteStorage
+from app.storage.repositories.uow import SqliteStorage
 from tests.unit.fakes import FakeStorage
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from app.storage.database import Database
+from app.storage.repositories.leases import SqlLeases
 from app.storage.sql import SqliteSql
-from app.storage.sqlite.leases import SqliteLeases
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TTL = timedelta(minutes=90)
@@ -17,7 +17,7 @@ TTL = timedelta(minutes=90)
 
 async def acquire(database: Database, holder: str, at: datetime) -> bool:
     async with database.transaction() as conn:
-        return await SqliteLeases(SqliteSql(conn)).acquire("card-sweep", holder, at, TTL)
+        return await SqlLeases(SqliteSql(conn)).acquire("card-sweep", holder, at, TTL)
 
 
 async def test_one_holder_at_a_time_renewed_and_taken_over_after_expiry(tmp_path: Path) -> None:

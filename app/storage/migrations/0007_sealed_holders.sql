@@ -5,7 +5,7 @@
 --
 -- SQL cannot seal, so the plaintext moves to cards_holder_legacy here, and the server seals it into
 -- holder_sealed and drops that table when it next starts with the data key
--- (app/storage/sqlite/holders.py, `seal_legacy_holders`).
+-- (app/storage/repositories/holders.py, `seal_legacy_holders`).
 ALTER TABLE cards ADD COLUMN holder_sealed BLOB;
 CREATE TABLE cards_holder_legacy AS
     SELECT card_no, id_digest, name, birth_date, gender, ethnicity, phone, address, postcode FROM cards;

@@ -17,11 +17,11 @@ from app.clock import FrozenClock
 from app.domain.cards.model import Actor, CardEvent
 from app.domain.cards.service import CardService
 from app.storage.database import Database
+from app.storage.repositories.audit import SqlAudit
+from app.storage.repositories.cards import SqlCards
+from app.storage.repositories.codec import ts
+from app.storage.repositories.holders import Holder, HolderSeal
 from app.storage.sql import SqliteSql
-from app.storage.sqlite.audit import SqliteAudit
-from app.storage.sqlite.cards import SqliteCards
-from app.storage.sqlite.codec import ts
-from app.storage.sqlite.holders import Holder, HolderSeal
 from tests.unit.fakes import HOLDER_ID, START, VAULT, PlainPinHasher, RecordingListener, card
 
 HOLDERS = HolderSeal(VAULT)
@@ -56,7 +56,7 @@ async def insert(db: Database, number: str = "A12345678", **changes: object) -> 
 async def test_imported_card_reads_with_initial_pin_state(database: Database) -> None:
     await insert(database)
     async with database.transaction() as conn:
-        got = await SqliteCards(SqliteSql(conn), HOLDERS).get("A12345678")
+        got = await SqlCards(SqliteSql(conn), HOLDERS).get("A12345678")
     assert got is not None
     assert (got.pin.hash, got.pin.change_required, got.pin.failures) == (None, True, 0)
     assert got.collected_on == date(2026, 1, 5)
@@ -65,7 +65,7 @@ async def test_imported_card_reads_with_initial_pin_state(database: Database) ->
 async def test_save_refuses_a_stale_version(database: Database) -> None:
     await insert(database)
     async with database.transaction() as conn:
-        repo = SqliteCards(SqliteSql(conn), HOLDERS)
+        repo = SqlCards(SqliteSql(conn), HOLDERS)
         first = await repo.get("A12345678")
         assert first is not None
         assert await repo.save(msgspec.structs.replace(first, loss_state="temporary", loss_since=START))
@@ -78,7 +78,7 @@ async def test_save_refuses_a_stale_version(database: Database) -> None:
 async def test_pin_attempts_stop_counting_at_the_limit(database: Database) -> None:
     await insert(database)
     async with database.transaction() as conn:
-        repo = SqliteCards(SqliteSql(conn), HOLDERS)
+        repo = SqlCards(SqliteSql(conn), HOLDERS)
         counts = [await repo.count_pin_attempt("A12345678", limit=2) for _ in range(3)]
     assert counts == [1, 2, None]
 
@@ -86,14 +86,14 @@ async def test_pin_attempts_stop_counting_at_the_limit(database: Database) -> No
 async def test_card_events_are_append_only(database: Database) -> None:
     await insert(database)
     async with database.transaction() as conn:
-        await SqliteCards(SqliteSql(conn), HOLDERS).add_event(CardEvent(
+        await SqlCards(SqliteSql(conn), HOLDERS).add_event(CardEvent(
             card_no="A12345678", at=START, action="activated", actor="bank", agent=None,
             before={"financial": "inactive"}, after={"financial": "active"}))
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         async with database.transaction() as conn:
             await conn.execute("DELETE FROM card_events")
     async with database.transaction() as conn:
-        [event] = await SqliteCards(SqliteSql(conn), HOLDERS).events("A12345678")
+        [event] = await SqlCards(SqliteSql(conn), HOLDERS).events("A12345678")
     assert (event.action, event.after) == ("activated", {"financial": "active"})
 
 
@@ -103,7 +103,7 @@ async def test_sweep_queries_find_only_due_cards(database: Database) -> None:
     await insert(database, "A00000003", collected_on=date(2025, 1, 1))
     await insert(database, "A00000004", collected_on=date(2025, 1, 1), fin_state="active")
     async with database.transaction() as conn:
-        repo = SqliteCards(SqliteSql(conn), HOLDERS)
+        repo = SqlCards(SqliteSql(conn), HOLDERS)
         lapsing = await repo.temporary_losses_reported_before(START - timedelta(days=7))
         due = await repo.financially_inactive_collected_on_or_before(date(2025, 3, 1))
     assert lapsing == ["A00000001"]
@@ -112,8 +112,8 @@ async def test_sweep_queries_find_only_due_cards(database: Database) -> None:
 
 class LifecycleUnitOfWork:
     def __init__(self, conn: aiosqlite.Connection) -> None:
-        self.cards = SqliteCards(SqliteSql(conn), HOLDERS)
-        self.audit = SqliteAudit(SqliteSql(conn))
+        self.cards = SqlCards(SqliteSql(conn), HOLDERS)
+        self.audit = SqlAudit(SqliteSql(conn))
 
 
 class LifecycleStorage:

@@ -81,7 +81,7 @@ CREATE TABLE authorization_codes (
     used_at        TEXT
 );
 
--- The holder's personal data is sealed in holder_sealed (app/storage/sqlite/holders.py).
+-- The holder's personal data is sealed in holder_sealed (app/storage/repositories/holders.py).
 CREATE TABLE cards (
     card_no        TEXT PRIMARY KEY,
     id_digest      TEXT NOT NULL,

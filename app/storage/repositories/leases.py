@@ -1,14 +1,14 @@
-"""Leases in SQLite (`leases` table); see app/domain/leases.py."""
+"""Leases (`leases` table); see app/domain/leases.py."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from app.storage.repositories.codec import ts
 from app.storage.sql import Sql
-from app.storage.sqlite.codec import ts
 
 
-class SqliteLeases:
+class SqlLeases:
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
 

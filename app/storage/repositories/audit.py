@@ -1,4 +1,4 @@
-"""The append-only audit log in SQLite (`audit_log`)."""
+"""The append-only audit log (`audit_log`)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from app.domain.audit import AuditEntry
+from app.storage.repositories.codec import dumps, from_ts, ts
 from app.storage.sql import Sql
-from app.storage.sqlite.codec import dumps, from_ts, ts
 
 
-class SqliteAudit:
+class SqlAudit:
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from app.domain.accounts import Account, SmsCode, TokenRecord
+from app.storage.repositories.codec import dumps, from_ts, loads_tuple, opt_ts, ts
 from app.storage.sql import Duplicate, Sql
-from app.storage.sqlite.codec import dumps, from_ts, loads_tuple, opt_ts, ts
 
 
-class SqliteAccounts:
+class SqlAccounts:
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
 
@@ -29,7 +29,7 @@ class SqliteAccounts:
                        created_at=from_ts(row["created_at"]))
 
 
-class SqliteSmsCodes:
+class SqlSmsCodes:
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
 
@@ -64,7 +64,7 @@ class SqliteSmsCodes:
         return [(row["body"], from_ts(row["sent_at"])) for row in rows]
 
 
-class SqliteTokens:
+class SqlTokens:
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from app.domain.consent import AuthorizationCode, Consent
+from app.storage.repositories.codec import dumps, from_ts, loads_tuple, opt_ts, ts
 from app.storage.sql import Sql
-from app.storage.sqlite.codec import dumps, from_ts, loads_tuple, opt_ts, ts
 
 
-class SqliteConsents:
+class SqlConsents:
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
 

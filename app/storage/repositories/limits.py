@@ -4,7 +4,7 @@ from __future__ import annotations
 from app.storage.sql import Sql
 
 
-class SqliteLimits:
+class SqlLimits:
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
 

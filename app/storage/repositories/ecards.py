@@ -8,8 +8,8 @@ from typing import Literal
 from app.domain.ecards import ChannelLink, Ecard
 from app.domain.qrcodes import QrCode, UseOutcome
 from app.domain.status_list import EcardState, StatusListInfo
+from app.storage.repositories.codec import from_ts, opt_ts, ts
 from app.storage.sql import Duplicate, Row, Sql
-from app.storage.sqlite.codec import from_ts, opt_ts, ts
 
 _ECARD_COLUMNS = (
     "sign_no, person, card_no, state, sign_level, status_list, status_idx, issued_at, expires_at,"
@@ -26,7 +26,7 @@ def _ecard(row: Row) -> Ecard:
     )
 
 
-class SqliteEcards:
+class SqlEcards:
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
 
@@ -151,7 +151,7 @@ def _qrcode(row: Row) -> QrCode:
     )
 
 
-class SqliteQrCodes:
+class SqlQrCodes:
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
 

@@ -1,13 +1,13 @@
-"""Real-name checks in SQLite (`realname_checks`)."""
+"""Real-name checks (`realname_checks`)."""
 
 from __future__ import annotations
 
 from app.domain.realname import RealnameCheck
+from app.storage.repositories.codec import from_ts, ts
 from app.storage.sql import Sql
-from app.storage.sqlite.codec import from_ts, ts
 
 
-class SqliteRealname:
+class SqlRealname:
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
 

@@ -8,8 +8,8 @@ import msgspec
 from app.domain.ecards import PassedFace
 from app.domain.face_sessions import FaceSession, SessionStatus, StoredFrame, StoredTemplate
 from app.face.light import LightStep
+from app.storage.repositories.codec import from_ts, opt_ts, ts
 from app.storage.sql import Duplicate, Row, Sql
-from app.storage.sqlite.codec import from_ts, opt_ts, ts
 
 
 def _session(row: Row) -> FaceSession:
@@ -24,7 +24,7 @@ def _session(row: Row) -> FaceSession:
     )
 
 
-class SqliteFaceSessions:
+class SqlFaceSessions:
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
 

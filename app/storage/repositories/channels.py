@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from app.domain.channels import Channel
+from app.storage.repositories.codec import dumps, from_ts, loads_tuple, ts
 from app.storage.sql import Duplicate, Sql
-from app.storage.sqlite.codec import dumps, from_ts, loads_tuple, ts
 
 
-class SqliteChannels:
+class SqlChannels:
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
 

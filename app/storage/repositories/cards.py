@@ -1,6 +1,6 @@
-"""SQLite storage of the physical cards (`cards`) and their histories (`card_events`).
+"""Storage of the physical cards (`cards`) and their histories (`card_events`).
 
-The holder's personal data is sealed (app/storage/sqlite/holders.py); the masked ID number is
+The holder's personal data is sealed (app/storage/repositories/holders.py); the masked ID number is
 computed from the sealed ID number when a card is read.
 """
 
@@ -11,9 +11,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from app.domain.cards.model import CardEvent, CardRecord, ImportOutcome, NewCard, PinState
+from app.storage.repositories.codec import dumps, iso_date, opt_date, opt_ts, ts
+from app.storage.repositories.holders import Holder, HolderSeal
 from app.storage.sql import Duplicate, Row, Sql
-from app.storage.sqlite.codec import dumps, iso_date, opt_date, opt_ts, ts
-from app.storage.sqlite.holders import Holder, HolderSeal
 
 _COLUMNS = (
     "card_no, aab301, id_digest, id_sealed, holder_sealed, bank, collected_on, ss_state, ss_since,"
@@ -79,7 +79,7 @@ _INSERT_CARD = (
 )
 
 
-class SqliteCards:
+class SqlCards:
     def __init__(self, sql: Sql, holders: HolderSeal) -> None:
         self._sql = sql
         self._holders = holders

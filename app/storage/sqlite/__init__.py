@@ -1,1 +1,0 @@
-"""SQLite implementations of the domain's repositories (the embedded default)."""
