@@ -31,9 +31,10 @@ from app.security.vault import Vault, check_private_keys, load_vault
 from app.services import Issuance, Services
 from app.sms import OutboxSmsSender, load_sender
 from app.storage.database import Database
-from app.storage.postgres import PgDatabase, PgStorage
+from app.storage.postgres import PgDatabase, PgSql
 from app.storage.repositories.holders import seal_legacy_holders
-from app.storage.repositories.uow import SqliteStorage
+from app.storage.repositories.uow import SqlStorage
+from app.storage.sql import SqliteSql
 
 
 def _check_photo(data: bytes) -> None:
@@ -95,14 +96,14 @@ async def open_storage(settings: Settings, vault: Vault) -> AsyncIterator[Storag
         pg = PgDatabase(settings.database_url, max_size=settings.database_pool_size)
         await pg.open()
         try:
-            yield PgStorage(pg, vault)
+            yield SqlStorage(pg, vault, PgSql)
         finally:
             await pg.close()
         return
     database = Database(settings.sqlite_path)
     await database.open()
     try:
-        storage = SqliteStorage(database, vault)
+        storage = SqlStorage(database, vault, SqliteSql)
         await seal_legacy_holders(database, storage.holders)
         yield storage
     finally:

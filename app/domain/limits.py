@@ -12,10 +12,6 @@ from app.errors import RateLimited
 class RateLimitRepository(Protocol):
     async def count(self, bucket: str, window: str) -> int: ...
 
-    async def increment(self, bucket: str, window: str) -> int:
-        """Add one and return the new count."""
-        ...
-
     async def take(self, bucket: str, window: str, limit: int) -> bool:
         """Add one unless the count has reached `limit`, in one atomic step; whether it was added.
 
@@ -63,13 +59,6 @@ class DailyLimit:
 
     async def give_back(self, limits: RateLimitRepository, key: str, now: datetime) -> None:
         await limits.give_back(self.bucket(key), day_window(now))
-
-    async def record(self, limits: RateLimitRepository, key: str, at: datetime) -> None:
-        """Count one on `at`'s day, whatever the ceiling (something that has happened)."""
-        await limits.increment(self.bucket(key), day_window(at))
-
-    async def used(self, limits: RateLimitRepository, key: str, now: datetime) -> int:
-        return await limits.count(self.bucket(key), day_window(now))
 
     def refused(self, now: datetime) -> RateLimited:
         return RateLimited(self.refusal, retry_after=seconds_to_next_day(now))

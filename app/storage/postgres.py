@@ -16,9 +16,6 @@ from importlib import resources
 
 import asyncpg
 
-from app.security.vault import Vault
-from app.storage.repositories.holders import HolderSeal
-from app.storage.repositories.uow import SqlUnitOfWork
 from app.storage.sql import Duplicate, Params, Row
 
 # Every process that opens the database migrates it under this advisory lock, one at a time.
@@ -158,18 +155,3 @@ async def migrate(conn: asyncpg.Connection) -> list[int]:
         await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
     return applied
 
-
-class PgStorage:
-    """`Storage` on PostgreSQL: the repositories of app/storage/repositories/ on a pooled transaction."""
-
-    def __init__(self, database: PgDatabase, vault: Vault) -> None:
-        self.database = database
-        self.holders = HolderSeal(vault)
-
-    @asynccontextmanager
-    async def unit_of_work(self) -> AsyncIterator[SqlUnitOfWork]:
-        async with self.database.transaction() as conn:
-            yield SqlUnitOfWork(PgSql(conn), self.holders)
-
-    async def ping(self) -> bool:
-        return await self.database.ping()

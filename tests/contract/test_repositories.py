@@ -28,8 +28,9 @@ from app.domain.realname import RealnameCheck
 from app.domain.uow import Storage
 from app.security.vault import Vault
 from app.storage.database import Database
-from app.storage.postgres import PgDatabase, PgStorage
-from app.storage.repositories.uow import SqliteStorage
+from app.storage.postgres import PgDatabase, PgSql
+from app.storage.repositories.uow import SqlStorage
+from app.storage.sql import SqliteSql
 from tests.unit.fakes import FakeStorage
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -41,7 +42,7 @@ async def sqlite_storage(folder: Path) -> AsyncIterator[Storage]:
     database = Database(folder / "contract.db")
     await database.open()
     try:
-        yield SqliteStorage(database, VAULT)
+        yield SqlStorage(database, VAULT, SqliteSql)
     finally:
         await database.close()
 
@@ -63,7 +64,7 @@ async def postgres_storage() -> AsyncIterator[Storage]:
     database = PgDatabase(dsn, max_size=4, server_settings={"search_path": schema})
     try:
         await database.open()
-        yield PgStorage(database, VAULT)
+        yield SqlStorage(database, VAULT, PgSql)
     finally:
         await database.close()
         await admin.execute(f"DROP SCHEMA {schema} CASCADE")

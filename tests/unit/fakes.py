@@ -228,14 +228,10 @@ class FakeLimits:
     async def count(self, bucket: str, window: str) -> int:
         return self._s.counters.get((bucket, window), 0)
 
-    async def increment(self, bucket: str, window: str) -> int:
-        self._s.counters[(bucket, window)] = self._s.counters.get((bucket, window), 0) + 1
-        return self._s.counters[(bucket, window)]
-
     async def take(self, bucket: str, window: str, limit: int) -> bool:
         if self._s.counters.get((bucket, window), 0) >= limit:
             return False
-        await self.increment(bucket, window)
+        self._s.counters[(bucket, window)] = self._s.counters.get((bucket, window), 0) + 1
         return True
 
     async def give_back(self, bucket: str, window: str) -> None:

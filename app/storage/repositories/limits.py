@@ -13,14 +13,6 @@ class SqlLimits:
             "SELECT count FROM rate_counters WHERE bucket = ? AND \"window\" = ?", (bucket, window))
         return 0 if row is None else int(row[0])
 
-    async def increment(self, bucket: str, window: str) -> int:
-        row = await self._sql.one(
-            "INSERT INTO rate_counters (bucket, \"window\", count) VALUES (?, ?, 1)"
-            " ON CONFLICT (bucket, \"window\") DO UPDATE SET count = rate_counters.count + 1 RETURNING count",
-            (bucket, window))
-        assert row is not None
-        return int(row[0])
-
     async def take(self, bucket: str, window: str, limit: int) -> bool:
         if limit <= 0:
             return False

@@ -1,13 +1,12 @@
-"""The unit of work: one transaction, the repositories bound to it (SQLite's storage here; the
-same unit of work serves PostgreSQL, app/storage/postgres.py)."""
+"""The unit of work: one transaction, the repositories bound to it, on SQLite or PostgreSQL alike."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, Protocol
 
 from app.security.vault import Vault
-from app.storage.database import Database
 from app.storage.repositories.accounts import SqlAccounts, SqlSmsCodes, SqlTokens
 from app.storage.repositories.audit import SqlAudit
 from app.storage.repositories.cards import SqlCards
@@ -19,7 +18,7 @@ from app.storage.repositories.holders import HolderSeal
 from app.storage.repositories.leases import SqlLeases
 from app.storage.repositories.limits import SqlLimits
 from app.storage.repositories.realname import SqlRealname
-from app.storage.sql import Sql, SqliteSql
+from app.storage.sql import Sql
 
 
 class SqlUnitOfWork:
@@ -43,15 +42,28 @@ class SqlUnitOfWork:
         self.leases = SqlLeases(sql)
 
 
-class SqliteStorage:
-    def __init__(self, database: Database, vault: Vault) -> None:
+class Transactional(Protocol):
+    """A database as storage needs it: transactions on its connections, and a liveness probe."""
+
+    def transaction(self) -> AbstractAsyncContextManager[Any]: ...
+
+    async def ping(self) -> bool: ...
+
+
+class SqlStorage:
+    """`Storage` on a database: each unit of work is one of its transactions, spoken to through the
+    `Sql` adapter of that database (`SqliteSql` for app/storage/database.py, `PgSql` for
+    app/storage/postgres.py)."""
+
+    def __init__(self, database: Transactional, vault: Vault, sql: Callable[[Any], Sql]) -> None:
         self.database = database
         self.holders = HolderSeal(vault)
+        self._sql = sql
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[SqlUnitOfWork]:
         async with self.database.transaction() as conn:
-            yield SqlUnitOfWork(SqliteSql(conn), self.holders)
+            yield SqlUnitOfWork(self._sql(conn), self.holders)
 
     async def ping(self) -> bool:
         return await self.database.ping()
