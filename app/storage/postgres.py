@@ -9,7 +9,7 @@ the placeholders differ (`?` becomes `$1`, `$2`, …).
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from importlib import resources
@@ -73,9 +73,13 @@ class PgSql:
         last = status.rsplit(" ", 1)[-1]
         return int(last) if last.isdigit() else 0
 
-    async def run_many(self, query: str, rows: Iterable[Params]) -> None:
-        async with self._guarded(query):
-            await self.connection.executemany(numbered(query), [tuple(r) for r in rows])
+    async def copy(self, table: str, columns: Sequence[str], rows: Sequence[Params]) -> None:
+        try:
+            async with self.connection.transaction():
+                await self.connection.copy_records_to_table(
+                    table, columns=list(columns), records=[tuple(r) for r in rows])
+        except asyncpg.UniqueViolationError as exc:
+            raise Duplicate(str(exc)) from exc
 
 
 _WRITES = re.compile(r"\s*(INSERT|UPDATE)\b", re.IGNORECASE)

@@ -1,4 +1,4 @@
-"""The SQL the repositories speak, whatever the database: four calls on one transaction.
+"""The SQL the repositories speak, whatever the database: five calls on one transaction.
 
 Repositories are written once against `Sql`; an adapter per database (`SqliteSql` here) runs the
 statements. Statements use `?` placeholders and the SQL that SQLite and PostgreSQL share
@@ -9,7 +9,7 @@ key violation is raised as `Duplicate`, whichever driver reported it.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import aiosqlite
@@ -38,7 +38,9 @@ class Sql(Protocol):
         """Run a statement; the number of rows it changed."""
         ...
 
-    async def run_many(self, query: str, rows: Iterable[Params]) -> None: ...
+    async def copy(self, table: str, columns: Sequence[str], rows: Sequence[Params]) -> None:
+        """Insert many rows by the database's bulk path (COPY on PostgreSQL); all or none."""
+        ...
 
 
 class SqliteSql:
@@ -67,11 +69,20 @@ class SqliteSql:
             raise _duplicate_or(exc) from exc
         return cursor.rowcount
 
-    async def run_many(self, query: str, rows: Iterable[Params]) -> None:
+    async def copy(self, table: str, columns: Sequence[str], rows: Sequence[Params]) -> None:
+        # SQLite has no COPY; one prepared INSERT run over the rows is its bulk path. A savepoint
+        # makes it all or none, as COPY is.
+        insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"  # noqa: S608
+        await self.connection.execute("SAVEPOINT copy_rows")
         try:
-            await self.connection.executemany(query, [tuple(r) for r in rows])
-        except sqlite3.IntegrityError as exc:
-            raise _duplicate_or(exc) from exc
+            await self.connection.executemany(insert, [tuple(r) for r in rows])
+        except BaseException as exc:
+            await self.connection.execute("ROLLBACK TO copy_rows")
+            await self.connection.execute("RELEASE copy_rows")
+            if isinstance(exc, sqlite3.IntegrityError):
+                raise _duplicate_or(exc) from exc
+            raise
+        await self.connection.execute("RELEASE copy_rows")
 
 
 def _duplicate_or(exc: sqlite3.IntegrityError) -> Exception:

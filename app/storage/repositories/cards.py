@@ -72,11 +72,11 @@ def _plain(detail: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(detail, default=str))  # type: ignore[no-any-return]
 
 
-_INSERT_CARD = (
-    "INSERT INTO cards (card_no, id_digest, id_sealed, holder_sealed, aab301, bank, collected_on,"
-    " ss_state, fin_state, fin_since, photo_sealed, photo_sha256, record_digest, created_at,"
-    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_IMPORTED = (
+    "card_no", "id_digest", "id_sealed", "holder_sealed", "aab301", "bank", "collected_on", "ss_state",
+    "fin_state", "fin_since", "photo_sealed", "photo_sha256", "record_digest", "created_at", "updated_at",
 )
+_INSERT_CARD = f"INSERT INTO cards ({', '.join(_IMPORTED)}) VALUES ({', '.join('?' * len(_IMPORTED))})"  # noqa: S608
 
 
 class SqlCards:
@@ -131,7 +131,7 @@ class SqlCards:
             fresh.append(card)
         now = ts(at)
         try:
-            await self._sql.run_many(_INSERT_CARD, [self._insert_row(c, now) for c in fresh])
+            await self._sql.copy("cards", _IMPORTED, [self._insert_row(c, now) for c in fresh])
         except Duplicate:
             # Another import added one of these people or cards since the reads above (only a
             # database whose transactions run side by side gets here): insert one by one.
