@@ -81,9 +81,13 @@ class SmsCodeRepository(Protocol):
 
     async def add(self, phone: str, code_hash: str, created_at: datetime, expires_at: datetime) -> None: ...
 
-    async def count_attempt(self, code_id: int) -> None: ...
+    async def take_try(self, code_id: int, limit: int) -> bool:
+        """Count one try of an unconsumed code that has had fewer than `limit`; False otherwise."""
+        ...
 
-    async def consume(self, code_id: int, at: datetime) -> None: ...
+    async def consume(self, code_id: int, at: datetime) -> bool:
+        """Mark the code consumed; False when it had been consumed already."""
+        ...
 
     async def deliver(self, phone: str, body: str, at: datetime) -> None:
         """Write to the development outbox (used only by the outbox SMS sender)."""
@@ -251,11 +255,18 @@ class AccountService:
             elif latest.attempts >= SMS_CODE_MAX_TRIES:
                 refusal = InvalidInput("too many wrong tries; request a new SMS code",
                                        code="sms_code_exhausted", field="sms_code")
+            elif not await uow.sms_codes.take_try(latest.id, SMS_CODE_MAX_TRIES):
+                # Tries racing on one code are counted by the database, not by what each one read;
+                # a racer that lost finds the code consumed or its tries spent.
+                now_latest = await uow.sms_codes.latest(phone)
+                refusal = (InvalidInput("request a new SMS code", code="sms_code_invalid", field="sms_code")
+                           if now_latest is None or now_latest.consumed_at is not None else
+                           InvalidInput("too many wrong tries; request a new SMS code",
+                                        code="sms_code_exhausted", field="sms_code"))
             elif not same(latest.code_hash, self._code_hash(phone, ascii_number(code))):
-                await uow.sms_codes.count_attempt(latest.id)
                 refusal = InvalidInput("the SMS code is wrong", code="sms_code_invalid", field="sms_code")
-            else:
-                await uow.sms_codes.consume(latest.id, now)
+            elif not await uow.sms_codes.consume(latest.id, now):
+                refusal = InvalidInput("request a new SMS code", code="sms_code_invalid", field="sms_code")
         if refusal is not None:
             raise refusal
 

@@ -230,14 +230,15 @@ class ConsentService:
             record = await uow.consents.find_code(digest(code))
             if record is None:
                 raise OAuthError("unknown authorization code", code="invalid_grant")
-            if record.used_at is not None:
+            # Marking it used is the check that counts: of two exchanges racing on one code,
+            # only one changes the row; the other is a replay.
+            if record.used_at is not None or not await uow.consents.use_code(record.code_hash, now):
                 revoked = await uow.tokens.revoke_grant(record.grant_id, now)
                 await uow.audit.record(now, "oauth.code_replayed", actor=channel.client_id,
                                        subject=record.grant_id, detail={"revoked_tokens": revoked})
                 refusal = OAuthError("the authorization code was used already; its tokens are revoked",
                                      code="invalid_grant")
             else:
-                await uow.consents.use_code(record.code_hash, now)
                 try:
                     self._check_code(record, channel, redirect_uri, verifier, now)
                 except OAuthError as failed:

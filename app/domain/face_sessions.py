@@ -109,6 +109,11 @@ class FaceSessionRepository(Protocol):
         """Claim `count` sequence numbers on an open session; the first, or None past `limit`."""
         ...
 
+    async def hold_open(self, session_id: str) -> bool:
+        """Hold an open session open until this unit of work ends (a verdict waits for it); False
+        when it is no longer open."""
+        ...
+
     async def add_frame(self, session_id: str, seq: int, sealed_analysis: bytes, sealed_figures: bytes,
                         captured_at_ms: int | None) -> None: ...
 
@@ -124,7 +129,8 @@ class FaceSessionRepository(Protocol):
 
     async def set_status(self, session_id: str, status: SessionStatus, *, expected: SessionStatus,
                          reason: str | None = None, at: datetime | None = None) -> bool:
-        """Move from `expected` to `status`; False when the session was not in `expected`."""
+        """Move from `expected` to `status`; False when the session was not in `expected`, or when
+        it would reopen beside a newer open session on the same real-name check."""
         ...
 
     async def drop_frames(self, session_id: str) -> None: ...
@@ -292,6 +298,10 @@ class FaceSessionService:
         context = session_id.encode()
         times: Sequence[int | None] = captured_at_ms or [None] * len(frames)
         async with self._storage.unit_of_work() as uow:
+            # Frames are kept only while the session is open: a verdict reached during the
+            # analysis has deleted the others, and these must not outlive it.
+            if not await uow.face_sessions.hold_open(session_id):
+                raise Conflict("the face session is finished; start a new one", code="session_used")
             earlier = [self._unseal_analysis(sealed, context)
                        for sealed in await uow.face_sessions.figures(session_id, before=first)]
             for offset, (frame, analysis, at) in enumerate(zip(frames, analyses, times, strict=True)):
@@ -336,9 +346,13 @@ class FaceSessionService:
                 else await self._engine.decide(session.actions, analyses, template, self._threshold, light)
             )
         except DomainError:
-            # No verdict was reached (the engine is down, say): the session stays open for a retry.
+            # No verdict was reached (the engine is down, say): the session stays open for a retry,
+            # unless a newer session was started on the same check meanwhile; then it ends here.
             async with self._storage.unit_of_work() as uow:
-                await uow.face_sessions.set_status(session_id, "open", expected="deciding")
+                reopened = await uow.face_sessions.set_status(session_id, "open", expected="deciding")
+            if not reopened:
+                await self._record(session, FaceVerdict(passed=False, reason=None, detail="a newer session"
+                                                         " was started on the same check"), reason="superseded")
             raise
         return await self._record(session, verdict, reason=verdict.reason)
 

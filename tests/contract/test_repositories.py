@@ -1,98 +1,23 @@
 """What every storage adapter must do, written once against the repository interfaces.
 
-The `storage` fixture is parametrised by adapter. Each test states one rule a domain service leans
-on: a unique constraint that stands in for a check, a conditional write that a race cannot pass, a
-query's order.
+The `storage` fixture (conftest.py) is parametrised by adapter. Each test states one rule a domain
+service leans on: a unique constraint that stands in for a check, a conditional write that a race
+cannot pass, a query's order. Accounts, limits and cards are here; consents, e-cards, QR codes and
+face sessions have a module each beside this one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from datetime import date, timedelta
 
-import asyncpg
 import msgspec
-import pytest
 
 from app.domain.accounts import TokenRecord
-from app.domain.cards.model import CardEvent, CardRecord, NewCard
+from app.domain.cards.model import CardEvent
 from app.domain.channels import Channel
-from app.domain.face_sessions import new_session
-from app.domain.idnumber import make_id_number, mask_id_number
-from app.domain.realname import RealnameCheck
 from app.domain.uow import Storage
-from app.security.vault import Vault
-from app.storage.database import Database
-from app.storage.postgres import PgDatabase, PgSql
-from app.storage.repositories.uow import SqlStorage
-from app.storage.sql import SqliteSql
-from tests.unit.fakes import FakeStorage
-
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-VAULT = Vault(b"k" * 32)
-
-
-@asynccontextmanager
-async def sqlite_storage(folder: Path) -> AsyncIterator[Storage]:
-    database = Database(folder / "contract.db")
-    await database.open()
-    try:
-        yield SqlStorage(database, VAULT, SqliteSql)
-    finally:
-        await database.close()
-
-
-@pytest.fixture
-async def sqlite(tmp_path: Path) -> AsyncIterator[Storage]:
-    async with sqlite_storage(tmp_path) as storage:
-        yield storage
-
-
-@asynccontextmanager
-async def postgres_storage() -> AsyncIterator[Storage]:
-    """A fresh schema in the `test` database (ECARD_TEST_POSTGRES_DSN), dropped afterwards. There
-    is no skipping: without a server this fails, and `.ci/run` starts the machine's cluster."""
-    dsn = os.environ.get("ECARD_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
-    schema = f"contract_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(dsn)
-    await admin.execute(f"CREATE SCHEMA {schema}")
-    database = PgDatabase(dsn, max_size=4, server_settings={"search_path": schema})
-    try:
-        await database.open()
-        yield SqlStorage(database, VAULT, PgSql)
-    finally:
-        await database.close()
-        await admin.execute(f"DROP SCHEMA {schema} CASCADE")
-        await admin.close()
-
-
-@pytest.fixture(params=["sqlite", "postgres", "memory"])
-async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
-    """Every adapter, and the in-memory storage the domain's unit tests use (tests/unit/fakes.py)."""
-    if request.param == "memory":
-        yield FakeStorage()
-        return
-    opened = sqlite_storage(tmp_path) if request.param == "sqlite" else postgres_storage()
-    async with opened as adapter:
-        yield adapter
-
-
-def card(n: int, *, id_n: int | None = None, **changes: object) -> NewCard:
-    number = make_id_number("440305", date(1980, 1, 1) + timedelta(days=id_n if id_n is not None else n), 7)
-    card_no = f"A{n:08d}"
-    record = CardRecord(
-        card_no=card_no, aab301="440300", name="张三", id_digest=VAULT.index(number),
-        id_sealed=VAULT.seal(number.encode(), context=card_no.encode()), id_masked=mask_id_number(number),
-        birth_date=date(1980, 1, 1), gender="male", ss_state="active", fin_state="inactive",
-        collected_on=date(2025, 3, 1), phone="13800138000",
-    )
-    return NewCard(record=msgspec.structs.replace(record, **changes), photo_sealed=None, record_digest=f"d{n}")
-
+from tests.contract.rows import NOW, VAULT, arrange_holders, card, realname_check
 
 # --- accounts and tokens --------------------------------------------------------------------------
 
@@ -131,11 +56,37 @@ async def test_the_latest_sms_code_counts_its_tries(storage: Storage) -> None:
         await uow.sms_codes.add("13912345678", "h2", NOW, NOW + timedelta(minutes=5))
         latest = await uow.sms_codes.latest("13912345678")
         assert latest is not None
-        await uow.sms_codes.count_attempt(latest.id)
-        await uow.sms_codes.consume(latest.id, NOW)
+        assert await uow.sms_codes.take_try(latest.id, 2)
+        assert await uow.sms_codes.take_try(latest.id, 2)
+        assert not await uow.sms_codes.take_try(latest.id, 2)
+        assert await uow.sms_codes.consume(latest.id, NOW)
+        assert not await uow.sms_codes.consume(latest.id, NOW)
         again = await uow.sms_codes.latest("13912345678")
     assert again is not None
-    assert (again.code_hash, again.attempts, again.consumed_at) == ("h2", 1, NOW)
+    assert (again.code_hash, again.attempts, again.consumed_at) == ("h2", 2, NOW)
+
+
+async def test_a_consumed_sms_code_takes_no_more_tries(storage: Storage) -> None:
+    async with storage.unit_of_work() as uow:
+        await uow.sms_codes.add("13912345678", "h1", NOW, NOW + timedelta(minutes=5))
+        latest = await uow.sms_codes.latest("13912345678")
+        assert latest is not None
+        assert await uow.sms_codes.consume(latest.id, NOW)
+        assert not await uow.sms_codes.take_try(latest.id, 5)
+
+
+async def test_racing_tries_on_one_sms_code_stop_at_the_limit(storage: Storage) -> None:
+    async with storage.unit_of_work() as uow:
+        await uow.sms_codes.add("13912345678", "h1", NOW, NOW + timedelta(minutes=5))
+        latest = await uow.sms_codes.latest("13912345678")
+    assert latest is not None
+
+    async def one_try() -> bool:
+        async with storage.unit_of_work() as uow:
+            return await uow.sms_codes.take_try(latest.id, 5)
+
+    taken = await asyncio.gather(*(one_try() for _ in range(20)))
+    assert taken.count(True) == 5
 
 
 async def test_a_channel_id_is_taken_once(storage: Storage) -> None:
@@ -226,28 +177,6 @@ async def test_sweep_queries_find_what_is_due(storage: Storage) -> None:
     assert due == ["A00000002"]
 
 
-# --- real-name checks and face sessions -----------------------------------------------------------
-
-async def test_a_real_name_check_has_one_open_face_session(sqlite: Storage) -> None:
-    async with sqlite.unit_of_work() as uow:
-        account = await uow.accounts.add("13912345678", "hash", NOW)
-        assert account is not None
-        await uow.channels.add(Channel(client_id="demo-app", name="Demo", kind="app", secret_hash=None,
-                                       redirect_uris=(), scopes=(), created_at=NOW))
-        await uow.cards.import_batch([card(1)], NOW)
-        check = RealnameCheck(id="r1", account_id=account, client_id="demo-app", card_no="A00000001",
-                              created_at=NOW, expires_at=NOW + timedelta(minutes=30))
-        await uow.realname.add(check)
-        assert await uow.realname.get("r1") == check
-        first = new_session(account, "demo-app", "r1", "A00000001", "person", NOW, "actions")
-        second = new_session(account, "demo-app", "r1", "A00000001", "person", NOW, "actions")
-        assert await uow.face_sessions.add(first)
-        assert not await uow.face_sessions.add(second)
-        open_now = await uow.face_sessions.open_for("r1")
-    assert open_now is not None
-    assert open_now.id == first.id
-
-
 async def test_racing_imports_give_a_person_one_card_in_use(storage: Storage) -> None:
     async def load(n: int) -> list[str]:
         async with storage.unit_of_work() as uow:
@@ -274,3 +203,14 @@ async def test_a_replacement_retires_the_old_card_before_the_new_one_enters_use(
             replaces="A00000001", version=0), None)
         mine = await uow.cards.by_id_digest(old.id_digest)
     assert [(c.card_no, c.status) for c in mine] == [("A00000001", "replaced"), ("B00000001", "normal")]
+
+
+# --- real-name checks ----------------------------------------------------------------------------
+
+async def test_a_real_name_check_reads_back_as_written(storage: Storage) -> None:
+    async with storage.unit_of_work() as uow:
+        account, _ = await arrange_holders(uow)
+        await uow.realname.add(realname_check("r1", account))
+        found = await uow.realname.get("r1")
+        missing = await uow.realname.get("r2")
+    assert (found, missing) == (realname_check("r1", account), None)

@@ -48,11 +48,16 @@ class SqlSmsCodes:
             (phone, code_hash, ts(created_at), ts(expires_at)),
         )
 
-    async def count_attempt(self, code_id: int) -> None:
-        await self._sql.run("UPDATE sms_codes SET attempts = attempts + 1 WHERE id = ?", (code_id,))
+    async def take_try(self, code_id: int, limit: int) -> bool:
+        changed = await self._sql.run(
+            "UPDATE sms_codes SET attempts = attempts + 1 WHERE id = ? AND consumed_at IS NULL AND attempts < ?",
+            (code_id, limit))
+        return changed == 1
 
-    async def consume(self, code_id: int, at: datetime) -> None:
-        await self._sql.run("UPDATE sms_codes SET consumed_at = ? WHERE id = ?", (ts(at), code_id))
+    async def consume(self, code_id: int, at: datetime) -> bool:
+        changed = await self._sql.run(
+            "UPDATE sms_codes SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL", (ts(at), code_id))
+        return changed == 1
 
     async def deliver(self, phone: str, body: str, at: datetime) -> None:
         await self._sql.run("INSERT INTO sms_outbox (phone, body, sent_at) VALUES (?, ?, ?)",

@@ -65,6 +65,12 @@ class SqlFaceSessions:
             (count, session_id, count, limit))
         return None if row is None else int(row[0]) - count
 
+    async def hold_open(self, session_id: str) -> bool:
+        # An update that changes nothing but takes the row's lock (PostgreSQL) until the commit.
+        changed = await self._sql.run(
+            "UPDATE face_sessions SET frame_count = frame_count WHERE id = ? AND status = 'open'", (session_id,))
+        return changed == 1
+
     async def add_frame(self, session_id: str, seq: int, sealed_analysis: bytes, sealed_figures: bytes,
                         captured_at_ms: int | None) -> None:
         await self._sql.run(
@@ -89,9 +95,12 @@ class SqlFaceSessions:
 
     async def set_status(self, session_id: str, status: SessionStatus, *, expected: SessionStatus,
                          reason: str | None = None, at: datetime | None = None) -> bool:
-        changed = await self._sql.run(
-            "UPDATE face_sessions SET status = ?, reason = ?, completed_at = ? WHERE id = ? AND status = ?",
-            (status, reason, None if at is None else ts(at), session_id, expected))
+        try:
+            changed = await self._sql.run(
+                "UPDATE face_sessions SET status = ?, reason = ?, completed_at = ? WHERE id = ? AND status = ?",
+                (status, reason, None if at is None else ts(at), session_id, expected))
+        except Duplicate:
+            return False  # reopening beside a newer open session on the check (face_sessions_one_open)
         return changed == 1
 
     async def drop_frames(self, session_id: str) -> None:
