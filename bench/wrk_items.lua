@@ -1,12 +1,13 @@
--- wrk script for bench/scale.py: one request per line of a file, each line once, then stop.
+-- wrk script for bench/scale.py: one request per line of a file, each line at most once.
 --
---   wrk -t T -c C -d 120s -s bench/wrk_items.lua URL -- KIND ITEMS T [VERIFIER] [OUT]
+--   wrk -t T -c C -d 5s -s bench/wrk_items.lua URL -- KIND ITEMS T [VERIFIER] [OUT]
 --
 -- KIND is `claim` (a line is a holder's bearer token: POST /v1/ecards), `show` (a holder's token:
 -- POST /v1/ecards/me/qrcodes; the codes are written to OUT.<thread>) or `verify` (a line is a QR
 -- code: POST /v1/qrcodes/verify with the relying party's token VERIFIER). Thread t takes lines
--- t, t+T, t+2T, …; once its lines are all answered it stops, so the run ends when the work is done
--- (the -d duration is only a bound). done() prints one JSON line with the counts by status.
+-- t, t+T, t+2T, …. The file must hold more lines than the run can send in its duration: a thread
+-- that runs out sends `GET /health` instead and says so (`ran_out`), and the figures are void.
+-- done() prints one JSON line: the requests answered 2xx and otherwise, and the latencies.
 
 local threads = {}
 local thread_count = 0
@@ -28,7 +29,7 @@ function init(args)
       n = n + 1
    end
    item_count = #items
-   sent, answered, ok, refused = 0, 0, 0, 0
+   sent, ok, refused, ran_out, last_refusal = 0, 0, 0, 0, ""
    if kind == "show" then
       codes = io.open(out .. "." .. id, "w")
    end
@@ -38,7 +39,7 @@ function request()
    sent = sent + 1
    local item = items[sent]
    if item == nil then
-      -- Every line is in flight; the other connections ask the cheapest thing until they stop.
+      ran_out = 1
       return wrk.format("GET", "/health")
    end
    if kind == "claim" then
@@ -53,36 +54,35 @@ function request()
 end
 
 function response(status, headers, body)
-   answered = answered + 1
    if status >= 200 and status < 300 then
       ok = ok + 1
       if codes ~= nil then
          local code = string.match(body, '"code"%s*:%s*"(EC1[A-Z2-7]+)"')
          if code ~= nil then
             codes:write(code, "\n")
+            codes:flush()
          end
       end
    else
       refused = refused + 1
-   end
-   if answered >= #items then
-      if codes ~= nil then
-         codes:close()
-         codes = nil
-      end
-      wrk.thread:stop()
+      last_refusal = status .. " " .. string.sub(body, 1, 300)
    end
 end
 
 function done(summary, latency, requests)
-   local total_ok, total_refused, total_items = 0, 0, 0
+   local total_ok, total_refused, total_items, ran_out_threads, refusal = 0, 0, 0, 0, ""
    for _, thread in ipairs(threads) do
       total_ok = total_ok + thread:get("ok")
       total_refused = total_refused + thread:get("refused")
       total_items = total_items + thread:get("item_count")
+      ran_out_threads = ran_out_threads + thread:get("ran_out")
+      if thread:get("last_refusal") ~= "" then
+         refusal = thread:get("last_refusal")
+      end
    end
+   io.write(refusal:gsub("\n", " "), "\n")
    io.write(string.format(
-      '{"items": %d, "ok": %d, "refused": %d, "seconds": %.4f, "p50_ms": %.2f, "p99_ms": %.2f}\n',
-      total_items, total_ok, total_refused, summary.duration / 1e6,
+      '{"items": %d, "ok": %d, "refused": %d, "ran_out": %d, "seconds": %.4f, "p50_ms": %.2f, "p99_ms": %.2f}\n',
+      total_items, total_ok, total_refused, ran_out_threads, summary.duration / 1e6,
       latency:percentile(50) / 1000, latency:percentile(99) / 1000))
 end

@@ -186,10 +186,15 @@ class EcardService:
                                "cancelled", code="card_not_usable", card_status=card.status,
                                loss_state=card.loss_state, ss_state=card.ss_state)
             ecard = await uow.ecards.live_for_person(card.id_digest)
-            created = ecard is None
+            created = False
             if ecard is None:
                 ecard = await self._create(uow, card, now)
-            elif ecard.state != "active":
+                created = ecard is not None
+                # A claim racing on another process won: this one answers with its e-card.
+                ecard = ecard or await uow.ecards.live_for_person(card.id_digest)
+            if ecard is None:
+                raise Conflict("another claim for this person is in progress; try again", code="claim_conflict")
+            if ecard.state != "active":
                 raise Conflict("the e-card is suspended", code="ecard_not_active", state=ecard.state)
             expires_at = now + ECARD_TOKEN_LIFETIME
             await uow.ecards.renew(ecard.sign_no, expires_at)
@@ -262,6 +267,8 @@ class EcardService:
         if new_card is None:
             raise NotFound(f"replacement card {new_card_no} is not on record", code="card_not_found")
         fresh = await self._create(uow, new_card, at)
+        if fresh is None:
+            raise Conflict("the holder's e-card changed meanwhile; try again", code="claim_conflict")
         if not card_usable(new_card):
             await uow.ecards.set_state(fresh.sign_no, "suspended", at)
         await uow.ecards.set_state(ecard.sign_no, "invalid", at, replaced_by=fresh.sign_no)
@@ -269,24 +276,26 @@ class EcardService:
         await uow.audit.record(at, "ecard.reissued", actor="card_lifecycle", subject=fresh.sign_no,
                                detail={"card_no": new_card_no, "replaces": ecard.sign_no})
 
-    async def _create(self, uow: UnitOfWork, card: CardRecord, at: datetime) -> Ecard:
+    async def _create(self, uow: UnitOfWork, card: CardRecord, at: datetime) -> Ecard | None:
+        """A new e-card for the card's holder at a free status-list index; None when an e-card of
+        the person went live meanwhile (a racing claim won: the unique index says so)."""
         list_id = await uow.ecards.status_list_with_room(LIST_SIZE, FILL_LIMIT, at)
         for _ in range(_INDEX_ATTEMPTS):
             index = random_index(LIST_SIZE)
-            if not await uow.ecards.index_taken(list_id, index):
-                break
-        else:
-            raise Unavailable("no free status list index; try again", code="status_list_full")
-        ecard = Ecard(
-            sign_no=new_sign_no(card.aab301), person=card.id_digest, card_no=card.card_no,
-            state="active", sign_level=sign_level(card), status_list=list_id, status_idx=index,
-            issued_at=at, expires_at=at + ECARD_TOKEN_LIFETIME, state_since=at,
-        )
-        if not await uow.ecards.add(ecard):
-            raise Conflict("another claim for this person is in progress; try again",
-                           code="claim_conflict")
-        await self._status_lists.changed(uow, list_id, at)
-        return ecard
+            if await uow.ecards.index_taken(list_id, index):
+                continue
+            ecard = Ecard(
+                sign_no=new_sign_no(card.aab301), person=card.id_digest, card_no=card.card_no,
+                state="active", sign_level=sign_level(card), status_list=list_id, status_idx=index,
+                issued_at=at, expires_at=at + ECARD_TOKEN_LIFETIME, state_since=at,
+            )
+            if await uow.ecards.add(ecard):
+                await self._status_lists.changed(uow, list_id, at)
+                return ecard
+            if await uow.ecards.live_for_person(card.id_digest) is not None:
+                return None
+            # A claim running beside this one took the index after it was read as free: draw again.
+        raise Unavailable("no free status list index; try again", code="status_list_full")
 
     async def _view(self, uow: UnitOfWork, ecard: Ecard, card: CardRecord) -> EcardView:
         return EcardView(

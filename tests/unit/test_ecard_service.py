@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from app.domain.cards.changes import CardChange
-from app.domain.ecards import ECARD_TOKEN_LIFETIME, FACE_WINDOW
+from app.domain.ecards import ECARD_TOKEN_LIFETIME, FACE_WINDOW, Ecard
 from app.domain.status_list import SUSPENDED, VALID
 from app.errors import Conflict, Forbidden, NotFound
 from tests.unit.fakes import CARD_NO, HOLDER, HOLDER_ID, ISSUER, START, Issuance, card
+from tests.unit.fakes.ecards import FakeEcards
 
 
 @pytest.fixture
@@ -80,6 +81,40 @@ async def test_the_same_person_claiming_from_another_account_gets_the_same_ecard
     second = await e.claim(account_id=HOLDER + 1)
     assert second.view.ecard.sign_no == first.view.ecard.sign_no
     assert {link.account_id for link in second.view.channels} == {HOLDER, HOLDER + 1}
+
+
+async def test_a_claim_whose_free_index_was_taken_meanwhile_draws_another(
+        e: Issuance, monkeypatch: pytest.MonkeyPatch) -> None:
+    other = await e.claim(account_id=HOLDER + 5, card_no="B87654321")
+    drawn = iter([other.view.ecard.status_idx, other.view.ecard.status_idx + 1])
+    monkeypatch.setattr("app.domain.ecards.random_index", lambda size: next(drawn))
+
+    async def read_before_the_other_claim_committed(list_id: int, index: int) -> bool:
+        return False
+
+    monkeypatch.setattr(FakeEcards, "index_taken", lambda self, list_id, index: read_before_the_other_claim_committed(
+        list_id, index))
+    mine = await e.claim()
+    assert mine.created
+    assert mine.view.ecard.status_idx == other.view.ecard.status_idx + 1
+
+
+async def test_a_claim_that_loses_the_race_for_the_person_answers_with_the_winners_ecard(
+        e: Issuance, monkeypatch: pytest.MonkeyPatch) -> None:
+    winner = await e.claim(account_id=HOLDER + 1)
+    reads = 0
+    live_for_person = FakeEcards.live_for_person
+
+    async def first_read_before_the_winner_committed(self: FakeEcards, person: str) -> Ecard | None:
+        nonlocal reads
+        reads += 1
+        return None if reads == 1 else await live_for_person(self, person)
+
+    monkeypatch.setattr(FakeEcards, "live_for_person", first_read_before_the_winner_committed)
+    loser = await e.claim()
+    assert not loser.created
+    assert loser.view.ecard.sign_no == winner.view.ecard.sign_no
+    assert len(e.storage.state.ecards) == 1
 
 
 @pytest.mark.parametrize("changes", [{"loss_state": "temporary"}, {"status": "cancelled"}, {"ss_state": "inactive"}])
