@@ -65,7 +65,7 @@ def main() -> None:
                    "trusted for the client address; by default none is")
 def serve(host: str, port: int, workers: int, forwarded_allow_ips: str | None) -> None:
     """Run the HTTP API."""
-    import uvicorn  # noqa: PLC0415 - only the server needs it
+    from app import server  # noqa: PLC0415 - only the server needs uvicorn
 
     os.environ["ECARD_SERVER_WORKERS"] = str(workers)  # read by every server process's settings
 
@@ -75,11 +75,7 @@ def serve(host: str, port: int, workers: int, forwarded_allow_ips: str | None) -
     # Open everything once before uvicorn starts, so that missing keys or a bad SMS gateway in prod
     # are a one-line refusal here rather than a traceback from the server's start-up.
     run_with_services(ready)
-    # The client address bounds SMS codes per address: a forwarded one is believed only from the
-    # balancers named here (uvicorn would otherwise trust X-Forwarded-For from loopback).
-    uvicorn.run("app.asgi:app_from_env", factory=True, host=host, port=port, log_level="info",
-                workers=workers if workers > 1 else None, proxy_headers=forwarded_allow_ips is not None,
-                forwarded_allow_ips=forwarded_allow_ips)
+    server.run(host, port, workers, forwarded_allow_ips)
 
 
 @main.group()

@@ -1,10 +1,10 @@
 -- wrk script for bench/scale.py: one request per line of a file, each line at most once.
 --
---   wrk -t T -c C -d 5s -s bench/wrk_items.lua URL -- KIND ITEMS T [VERIFIER] [OUT]
+--   wrk -t T -c C -d 5s -s bench/wrk_items.lua URL -- KIND ITEMS T [VERIFIER]
 --
 -- KIND is `claim` (a line is a holder's bearer token: POST /v1/ecards), `show` (a holder's token:
--- POST /v1/ecards/me/qrcodes; the codes are written to OUT.<thread>) or `verify` (a line is a QR
--- code: POST /v1/qrcodes/verify with the relying party's token VERIFIER). Thread t takes lines
+-- POST /v1/ecards/me/qrcodes) or `verify` (a line is a QR code: POST /v1/qrcodes/verify with the
+-- relying party's token VERIFIER). Thread t takes lines
 -- t, t+T, t+2T, …. The file must hold more lines than the run can send in its duration: a thread
 -- that runs out sends `GET /health` instead and says so (`ran_out`), and the figures are void.
 -- done() prints one JSON line: the requests answered 2xx and otherwise, and the latencies.
@@ -19,7 +19,7 @@ function setup(thread)
 end
 
 function init(args)
-   kind, file, stride, verifier, out = args[1], args[2], tonumber(args[3]), args[4], args[5]
+   kind, file, stride, verifier = args[1], args[2], tonumber(args[3]), args[4]
    items = {}
    local n = 0
    for line in io.lines(file) do
@@ -30,9 +30,6 @@ function init(args)
    end
    item_count = #items
    sent, ok, refused, ran_out, last_refusal = 0, 0, 0, 0, ""
-   if kind == "show" then
-      codes = io.open(out .. "." .. id, "w")
-   end
 end
 
 function request()
@@ -56,13 +53,6 @@ end
 function response(status, headers, body)
    if status >= 200 and status < 300 then
       ok = ok + 1
-      if codes ~= nil then
-         local code = string.match(body, '"code"%s*:%s*"(EC1[A-Z2-7]+)"')
-         if code ~= nil then
-            codes:write(code, "\n")
-            codes:flush()
-         end
-      end
    else
       refused = refused + 1
       last_refusal = status .. " " .. string.sub(body, 1, 300)
