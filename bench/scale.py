@@ -151,6 +151,18 @@ async def table_bytes(url: str, table: str) -> int:
         await conn.close()
 
 
+async def holder_bytes(url: str, tables: tuple[str, ...], holders: int) -> float:
+    """Bytes per holder of these tables with their indexes (after VACUUM, so only live rows)."""
+    conn = await connect(url)
+    try:
+        for table in tables:
+            await conn.execute(f"VACUUM {table}")
+        total = sum([int(await conn.fetchval("SELECT pg_total_relation_size($1::regclass)", t)) for t in tables])
+    finally:
+        await conn.close()
+    return total / holders
+
+
 # --- real-name checks --------------------------------------------------------------------------
 
 
@@ -330,6 +342,9 @@ def http_figures(url: str, folder: Path, workers: int, holders: int) -> dict[str
         shown = wrk(base, "show", lines(folder / "show.txt", tokens * (1 + 10 * holders // len(tokens))), 5)
         codes = asyncio.run(shown_codes(url, folder, [sign_no for _, sign_no in claimed], 10 * holders))
         verified = wrk(base, "verify", lines(folder / "codes.txt", codes), 5, verifier=prepared.verifier)
+    if url.startswith("postgresql"):
+        ecard_bytes = asyncio.run(holder_bytes(url, ("ecards", "ecard_channels"), len(claimed)))
+        say(f"  e-card tables: {ecard_bytes:,.0f} bytes per e-card ({len(claimed)} e-cards)")
     return {"health": health, "claims": claims["rate"], "shows": shown["rate"], "verify": verified["rate"],
             "claim_p99": claims["p99_ms"], "verify_p99": verified["p99_ms"]}
 
