@@ -75,13 +75,11 @@ def say(message: str) -> None:
 async def pg_schema(prefix: str) -> AsyncIterator[str]:
     """A fresh schema of the PostgreSQL database; its URL selects it with search_path."""
     name = f"{prefix}_{secrets.token_hex(4)}"
-    conn = await asyncpg.connect(DSN)
-    await conn.execute(f"CREATE SCHEMA {name}")
+    await _execute(f"CREATE SCHEMA {name}")
     try:
         yield f"{DSN}?search_path={name}"
     finally:
-        await conn.execute(f"DROP SCHEMA {name} CASCADE")
-        await conn.close()
+        await _execute(f"DROP SCHEMA {name} CASCADE")
 
 
 def settings_for(url: str, folder: Path, **extra: str) -> Settings:

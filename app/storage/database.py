@@ -1,11 +1,12 @@
-"""The embedded SQLite database: one connection, WAL, a lock around every unit of work.
+"""The embedded SQLite database: one connection, WAL, one unit of work at a time on it.
 
 aiosqlite runs one connection on its own thread. Coroutines sharing that connection would see each
-other's open transactions, so every unit of work holds `Database.lock`; SQLite writes are short and
-the lock also makes check-then-write sequences (one e-card per person, single-use codes) atomic
-within the process. Other processes (the CLI while the server runs) are kept apart by SQLite's own
-locking with `BEGIN IMMEDIATE` and a busy timeout.
-"""
+other's open transactions, so a unit of work holds `Database.lock` while it uses the connection.
+The rules do not lean on that lock: one e-card per person, single-use codes, limits and the rest
+are held by constraints and conditional updates, the same statements that hold them on PostgreSQL
+where transactions truly overlap (tests/contract races them on both). Several processes on one
+file (`ecard serve --workers N`, the CLI beside the server) are kept apart by SQLite's own locking,
+`BEGIN IMMEDIATE` with a busy timeout."""
 
 from __future__ import annotations
 
