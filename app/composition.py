@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -35,6 +36,8 @@ from app.storage.postgres import PgDatabase, PgSql
 from app.storage.repositories.holders import seal_legacy_holders
 from app.storage.repositories.uow import SqlStorage
 from app.storage.sql import SqliteSql
+
+log = logging.getLogger("ecard.composition")
 
 
 def _check_photo(data: bytes) -> None:
@@ -111,6 +114,9 @@ async def open_storage(settings: Settings, vault: Vault) -> AsyncIterator[Storag
 
 
 def _build(settings: Settings, clock: Clock, vault: Vault, storage: Storage, engine: FaceEngine) -> Services:
+    if settings.test_face_actions:  # settings.check() allows it only with ECARD_ENV=test
+        log.warning("ECARD_TEST_FACE_ACTIONS: every face session challenges %s (a test service)",
+                    ",".join(settings.test_face_actions))
     sms: SmsSender = (
         load_sender(settings.sms_sender) if settings.sms_sender else OutboxSmsSender(storage, clock)
     )
@@ -128,6 +134,7 @@ def _build(settings: Settings, clock: Clock, vault: Vault, storage: Storage, eng
         cards=build_card_service(storage, clock, vault, issuance.ecards),
         face=FaceSessionService(storage, clock, vault, engine, realname,
                                 threshold=settings.face_match_threshold,
-                                keep_frames=settings.face_audit_frames),
+                                keep_frames=settings.face_audit_frames,
+                                fixed_actions=settings.test_face_actions),
         face_engine=engine,
     )

@@ -8,6 +8,7 @@ from typing import Literal
 
 import msgspec
 
+from app.face.engine import ACTIONS, Action
 from app.face.match import DEFAULT_MATCH_THRESHOLD
 
 Env = Literal["dev", "test", "prod"]
@@ -15,6 +16,7 @@ Env = Literal["dev", "test", "prod"]
 DEV_ADMIN_TOKEN = "dev-admin-token"  # noqa: S105 - documented development default
 _MIN_SECRET_LENGTH = 32
 _LOOSEST_MATCH_THRESHOLD = 0.6  # face_recognition's own default, already too loose (SPEC §6)
+_MIN_TEST_ACTIONS, _MAX_TEST_ACTIONS = 2, 3  # as many as a drawn challenge has
 
 
 class ConfigError(Exception):
@@ -35,6 +37,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sweep_interval_seconds: float = 3600.0
     sms_sender: str = ""  # module:factory of a carrier gateway; empty = the dev outbox
     sms_per_minute: int = 600  # codes sent per minute by the whole service: the carrier budget
+    # Browser tests only (ECARD_ENV=test): every face session challenges these actions in this
+    # order, since a fake camera can only replay a recording made in advance. Refused elsewhere.
+    test_face_actions: tuple[Action, ...] = ()
 
     @property
     def face_pool_size(self) -> int:
@@ -76,6 +81,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ConfigError("ECARD_SERVER_WORKERS must be 1 or more")
         if self.sms_per_minute < 1:
             raise ConfigError("ECARD_SMS_PER_MINUTE must be 1 or more")
+        self._check_test_face_actions()
         if self.env != "prod":
             return
         if self.admin_token == DEV_ADMIN_TOKEN or len(self.admin_token) < _MIN_SECRET_LENGTH:
@@ -87,6 +93,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ConfigError("ECARD_SMS_SENDER must name a real SMS gateway when ECARD_ENV=prod")
         if not self.issuer.startswith("https://"):
             raise ConfigError("ECARD_ISSUER must be an https:// URL when ECARD_ENV=prod")
+
+
+    def _check_test_face_actions(self) -> None:
+        """A fixed challenge makes face verification replayable: only a test service may have one."""
+        if not self.test_face_actions:
+            return
+        if self.env != "test":
+            raise ConfigError(
+                "ECARD_TEST_FACE_ACTIONS fixes the face challenge, so a recording passes it: it is "
+                f"for browser tests and refused unless ECARD_ENV=test (ECARD_ENV is {self.env})"
+            )
+        actions = self.test_face_actions
+        if not _MIN_TEST_ACTIONS <= len(actions) <= _MAX_TEST_ACTIONS or len(set(actions)) != len(actions):
+            raise ConfigError(
+                f"ECARD_TEST_FACE_ACTIONS must name {_MIN_TEST_ACTIONS} or {_MAX_TEST_ACTIONS} distinct "
+                f"actions of {', '.join(ACTIONS)}, as a drawn challenge does"
+            )
 
 
 def _decode(kind: type, value: object) -> object:
@@ -113,10 +136,13 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         "ECARD_SWEEP_INTERVAL_SECONDS": "sweep_interval_seconds",
         "ECARD_SMS_SENDER": "sms_sender",
         "ECARD_SMS_PER_MINUTE": "sms_per_minute",
+        "ECARD_TEST_FACE_ACTIONS": "test_face_actions",
     }
     for variable, field in names.items():
         if variable in env:
             raw[field] = env[variable]
+    if "test_face_actions" in raw:  # a comma-separated list: blink,turn_left
+        raw["test_face_actions"] = [a.strip() for a in str(raw["test_face_actions"]).split(",") if a.strip()]
     try:
         settings = msgspec.convert(raw, Settings, strict=False, dec_hook=_decode)
     except msgspec.ValidationError as exc:

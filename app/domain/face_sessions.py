@@ -168,12 +168,16 @@ def draw_challenge(rng: secrets.SystemRandom | None = None) -> tuple[Action, ...
 
 
 def new_session(account_id: int, client_id: str, realname_id: str, card_no: str, person: str,
-                now: datetime, policy: FaceChallengeKind) -> FaceSession:
-    """A fresh session with the challenge the channel's policy asks for."""
+                now: datetime, policy: FaceChallengeKind, *, fixed_actions: tuple[Action, ...] = ()) -> FaceSession:
+    """A fresh session with the challenge the channel's policy asks for.
+
+    `fixed_actions` replaces the drawn actions: only a test service has them (ECARD_TEST_FACE_ACTIONS,
+    refused unless ECARD_ENV=test), for browser tests whose fake camera replays a recording.
+    """
     return FaceSession(
         id=secrets.token_urlsafe(16), account_id=account_id, client_id=client_id,
         realname_id=realname_id, card_no=card_no, person=person,
-        actions=draw_challenge() if "actions" in policy else (),
+        actions=(fixed_actions or draw_challenge()) if "actions" in policy else (),
         light=tuple(draw_light_sequence()) if "light" in policy else (),
         nonce=secrets.token_urlsafe(12), biometric_consent_at=now, created_at=now,
         expires_at=now + SESSION_TTL,
@@ -193,7 +197,8 @@ STARTS = DailyLimit("face:starts", SESSION_STARTS_PER_DAY, "too many face verifi
 
 class FaceSessionService:
     def __init__(self, storage: Storage, clock: Clock, vault: Vault, engine: FaceEngine,
-                 realname: RealnameService, *, threshold: float, keep_frames: bool) -> None:
+                 realname: RealnameService, *, threshold: float, keep_frames: bool,
+                 fixed_actions: tuple[Action, ...] = ()) -> None:
         self._storage = storage
         self._clock = clock
         self._vault = vault
@@ -201,6 +206,7 @@ class FaceSessionService:
         self._realname = realname
         self._threshold = threshold
         self._keep_frames = keep_frames
+        self._fixed_actions = fixed_actions  # a test service's known challenge; empty everywhere else
 
     async def start(self, account_id: int, client_id: str, realname_id: str,
                     biometric_consent: bool) -> StartedSession:
@@ -231,7 +237,8 @@ class FaceSessionService:
                     raise STARTS.refused(now)
                 channel = await uow.channels.get(client_id)
                 session = new_session(account_id, client_id, realname_id, checked.card.card_no, person, now,
-                                      channel.face_challenge if channel else "actions")
+                                      channel.face_challenge if channel else "actions",
+                                      fixed_actions=self._fixed_actions)
                 if not await uow.face_sessions.add(session):
                     raise _AlreadyOpen  # rolls the takes back
                 await uow.audit.record(now, "face.session_started", actor=client_id, subject=session.id,
