@@ -8,7 +8,8 @@
 import { eachFrame, grabFrame } from './camera.js';
 
 const READY_MS = 1200; // the resting state before the first action: the person's own neutral
-const ACTION_MS = { 1: 2500, 2: 2200, 3: 1800 }; // per action, by the number of actions
+const ACTION_MS = 2200; // per action
+const ACTION_MS_OF_THREE = 1800; // per action of three, so that a light session's frames fit the budget
 const HOLD_MS = 600; // back at rest after the last action
 const LIGHT_AFTER_MS = 400; // the camera lags the screen by up to ~300 ms
 const MIN_INTERVAL_MS = 100; // at most 10 frames a second: enough for a blink of ~1/3 s
@@ -26,7 +27,8 @@ export function plan(challenge) {
   }
   const actions = challenge.actions || [];
   actions.forEach((action, i) => {
-    phases.push({ kind: 'action', action, index: i + 1, count: actions.length, ms: ACTION_MS[actions.length] || 2000 });
+    const ms = actions.length >= 3 ? ACTION_MS_OF_THREE : ACTION_MS;
+    phases.push({ kind: 'action', action, index: i + 1, count: actions.length, ms });
   });
   phases.push({ kind: 'hold', ms: HOLD_MS });
   return phases;
