@@ -92,6 +92,14 @@ class Database:
                 raise
             await conn.execute("COMMIT")
 
+    @staticmethod
+    def unavailable(exc: BaseException) -> bool:
+        """The file cannot be used at the moment (locked past the busy timeout, unreadable, its
+        disk failing), as opposed to a statement the service got wrong."""
+        message = str(exc)
+        return isinstance(exc, sqlite3.OperationalError) and any(
+            cause in message for cause in ("locked", "unable to open", "disk I/O", "readonly"))
+
     async def ping(self) -> bool:
         """Read the schema version through the probe connection; False when the file cannot be read."""
         if self._probe is None:

@@ -13,9 +13,12 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from importlib import resources
+from urllib.parse import urlsplit
 
 import asyncpg
 
+from app.config import ConfigError
+from app.errors import Unavailable
 from app.storage.sql import Duplicate, Params, Row
 
 # Every process that opens the database migrates it under this advisory lock, one at a time.
@@ -96,22 +99,54 @@ def migration_scripts() -> list[tuple[int, str, str]]:
     return sorted(scripts)
 
 
+# The database cannot be used at the moment — the server unreachable or restarting, the database
+# or role gone, no connection slot free — as opposed to a statement the service got wrong: the
+# client gets 503 `database_unavailable`, not a 500.
+UNAVAILABLE: tuple[type[BaseException], ...] = (
+    ConnectionError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.exceptions.InvalidCatalogNameError,
+    asyncpg.exceptions.OperatorInterventionError, asyncpg.exceptions.InsufficientResourcesError,
+    asyncpg.exceptions.InvalidAuthorizationSpecificationError,
+)
+
+
+def where(dsn: str) -> str:
+    """HOST:PORT/DATABASE of a PostgreSQL URL, without its credentials; ConfigError when it does
+    not name a database or its port is not a number."""
+    parts = urlsplit(dsn)
+    try:
+        port = parts.port
+    except ValueError:
+        server = parts.netloc.rpartition("@")[2]
+        raise ConfigError(f"ECARD_DATABASE_URL: the port of {server!r} is not a number") from None
+    database = parts.path.lstrip("/")
+    if not database or not (parts.hostname or "host=" in parts.query):
+        raise ConfigError("ECARD_DATABASE_URL must name a server and a database: postgresql://USER@HOST:PORT/DB")
+    return f"{parts.hostname or 'socket'}:{port or 5432}/{database}"
+
+
 class PgDatabase:
     """A pool of connections to one PostgreSQL database (or one schema of it)."""
 
     def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 10,
                  server_settings: dict[str, str] | None = None) -> None:
+        self.where = where(dsn)
         self.dsn = dsn
         self._sizes = (min_size, max_size)
         self._settings = server_settings or {}
         self._pool: asyncpg.Pool | None = None
 
     async def open(self) -> None:
-        """Open the pool and apply the migrations not yet applied."""
-        self._pool = await asyncpg.create_pool(
-            self.dsn, min_size=self._sizes[0], max_size=self._sizes[1], server_settings=self._settings)
-        async with self._pool.acquire() as conn:
-            await migrate(conn)
+        """Open the pool and apply the migrations not yet applied; `database_unavailable`, naming the
+        database and the reason in one line, when it cannot be used."""
+        try:
+            self._pool = await asyncpg.create_pool(
+                self.dsn, min_size=self._sizes[0], max_size=self._sizes[1], server_settings=self._settings)
+            async with self._pool.acquire() as conn:
+                await migrate(conn)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            await self.close()
+            raise Unavailable(f"cannot use the PostgreSQL database {self.where}: {exc}",
+                              code="database_unavailable") from exc
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -129,6 +164,10 @@ class PgDatabase:
         """A transaction on a pooled connection: committed on success, rolled back on an exception."""
         async with self.pool.acquire() as conn, conn.transaction():
             yield conn
+
+    @staticmethod
+    def unavailable(exc: BaseException) -> bool:
+        return isinstance(exc, UNAVAILABLE)
 
     async def ping(self) -> bool:
         try:

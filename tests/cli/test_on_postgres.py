@@ -69,3 +69,36 @@ def test_the_whole_flow_runs_on_postgresql_with_two_server_processes(tmp_path: P
             statuses = list(pool.map(lambda _: login("Wrong-pass-1"), range(30)))
         assert statuses.count(401) == LOGIN_FAILURES_PER_DAY
         assert login(PASSWORD) == 429
+
+
+@pytest.fixture
+def doomed_database() -> Iterator[str]:
+    """A database of its own, for a test that drops it under a running server."""
+    name = f"ecard_gone_{secrets.token_hex(4)}"
+    asyncio.run(_schema(f"CREATE DATABASE {name}"))
+    try:
+        yield f"{DSN.rsplit('/', 1)[0]}/{name}"
+    finally:
+        asyncio.run(_schema(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+def test_a_database_lost_under_the_server_answers_503_not_500(tmp_path: Path, doomed_database: str) -> None:
+    with live_server(tmp_path, database_url=doomed_database) as server:
+        assert httpx.get(f"{server.url}/health", timeout=30).status_code == 200
+        asyncio.run(_schema(f"DROP DATABASE {doomed_database.rsplit('/', 1)[1]} WITH (FORCE)"))
+        sms = httpx.post(f"{server.url}/v1/accounts/sms-codes", json={"phone": "13912345601"}, timeout=30)
+        assert (sms.status_code, sms.json()["code"]) == (503, "database_unavailable")
+        token = httpx.post(f"{server.url}/v1/oauth/token", data={"grant_type": "client_credentials"},
+                           auth=("hospital", "secret"), timeout=30)
+        assert (token.status_code, token.json()["error"]) == (503, "database_unavailable")
+        assert token.headers["cache-control"] == "no-store"
+        assert httpx.get(f"{server.url}/health", timeout=30).status_code == 503
+
+
+def test_an_unreachable_database_is_refused_at_start_in_one_line(tmp_path: Path) -> None:
+    env = {"ECARD_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/ecard", "ECARD_ENV": "dev",
+           "ECARD_KEYS_DIR": str(tmp_path / "keys")}
+    result = CliRunner().invoke(main, ["cards", "import", "fixtures/cards.jsonl", "--quiet"], env=env)
+    assert result.exit_code == 1
+    [line] = result.output.strip().splitlines()
+    assert line.startswith("Error: database_unavailable: cannot use the PostgreSQL database 127.0.0.1:1/ecard: ")

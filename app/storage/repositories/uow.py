@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol
 
+from app.errors import Unavailable
 from app.security.vault import Vault
 from app.storage.repositories.accounts import SqlAccounts, SqlSmsCodes, SqlTokens
 from app.storage.repositories.audit import SqlAudit
@@ -47,6 +48,10 @@ class Transactional(Protocol):
 
     def transaction(self) -> AbstractAsyncContextManager[Any]: ...
 
+    def unavailable(self, exc: BaseException) -> bool:
+        """Whether an error says the database cannot be used at the moment (not a bug)."""
+        ...
+
     async def ping(self) -> bool: ...
 
 
@@ -62,8 +67,14 @@ class SqlStorage:
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[SqlUnitOfWork]:
-        async with self.database.transaction() as conn:
-            yield SqlUnitOfWork(self._sql(conn), self.holders)
+        try:
+            async with self.database.transaction() as conn:
+                yield SqlUnitOfWork(self._sql(conn), self.holders)
+        except Exception as exc:
+            if self.database.unavailable(exc):
+                raise Unavailable("the database is unavailable; try again shortly",
+                                  code="database_unavailable") from exc
+            raise
 
     async def ping(self) -> bool:
         return await self.database.ping()
