@@ -4,21 +4,25 @@ database's conditional update decides who wins (on PostgreSQL the transactions t
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 
 from app.clock import FrozenClock
 from app.domain.accounts import SMS_CODE_MAX_TRIES, AccountService
+from app.domain.cards.model import Actor
+from app.domain.cards.service import CardService
 from app.domain.consent import AuthorizeRequest, ConsentService, IssuedTokens, OAuthError, s256
 from app.domain.uow import Storage
-from app.errors import InvalidInput
+from app.errors import DomainError, InvalidInput
 from app.security.secrets import digest
-from tests.contract.rows import NOW, VAULT, channel
+from tests.contract.rows import NOW, VAULT, card, channel
 
 APP_URI = "https://app.example.cn/cb"
 VERIFIER = "correct-horse-battery-staple-0123456789abcdef"
 PHONE = "13912345678"
+TERMINAL = Actor(channel="hospital-terminal")
 
 
 class Outbox:
@@ -105,3 +109,53 @@ async def test_racing_right_sms_codes_register_once(storage: Storage) -> None:
     answers = await asyncio.gather(*(register() for _ in range(6)))
     assert answers.count("registered") == 1
     assert set(answers) == {"registered", "sms_code_invalid"}
+
+
+class PlainPins:
+    async def hash(self, card_no: str, pin: str) -> str:
+        return f"plain:{card_no}:{pin}"
+
+    async def verify(self, stored: str, card_no: str, pin: str) -> bool:
+        return stored == f"plain:{card_no}:{pin}"
+
+
+class NoListener:
+    async def card_changed(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+async def pin_entries(storage: Storage, pin: str, count: int) -> Counter[str]:
+    """`count` entries of `pin` at once on card A00000001 (its PIN changed to 135790 first)."""
+    service = CardService(storage, FrozenClock(NOW), VAULT, NoListener(), pin_hasher=PlainPins())
+    async with storage.unit_of_work() as uow:
+        await uow.cards.import_batch([card(1)], NOW)
+        initial = (await uow.cards.get("A00000001"))
+    assert initial is not None
+    holder_id = VAULT.unseal(initial.id_sealed, context=b"A00000001").decode()
+    await service.change_pin("A00000001", holder_id[-6:], "135790", actor=TERMINAL)
+
+    async def enter() -> str:
+        try:
+            await service.verify_pin("A00000001", pin, actor=TERMINAL)
+        except DomainError as refused:
+            return refused.code
+        return "verified"
+
+    return Counter(await asyncio.gather(*(enter() for _ in range(count))))
+
+
+async def test_right_pins_entered_at_once_are_never_told_the_pin_is_locked(storage: Storage) -> None:
+    answers = await pin_entries(storage, "135790", 12)
+    assert answers["verified"] >= 6
+    assert set(answers) <= {"verified", "pin_busy"}
+
+
+async def test_wrong_pins_entered_at_once_are_answered_as_one_after_another(storage: Storage) -> None:
+    answers = await pin_entries(storage, "000001", 20)
+    assert answers["pin_incorrect"] == 5
+    assert answers["pin_locked"] >= 1
+    assert set(answers) <= {"pin_incorrect", "pin_locked", "pin_busy"}
+    async with storage.unit_of_work() as uow:
+        after = await uow.cards.get("A00000001")
+    assert after is not None
+    assert after.pin.locked

@@ -37,7 +37,8 @@ class PinState(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def locked(self) -> bool:
-        return self.failures >= PIN_ATTEMPTS
+        """Locked by the sixth wrong entry (entries still being checked do not lock it)."""
+        return self.locked_at is not None
 
     @property
     def attempts_remaining(self) -> int:

@@ -38,10 +38,17 @@ class CardRepository(Protocol):
         photo, sealed for the new card number."""
         ...
 
+    async def get_for_update(self, card_no: str) -> CardRecord | None:
+        """The card, held against other transitions until this unit of work ends (a row lock on
+        PostgreSQL; SQLite's transactions are serial anyway), so that a transition never fails on
+        a change made between its read and its write."""
+        ...
+
     async def count_pin_attempt(self, card_no: str, *, limit: int) -> int | None:
         """Count one PIN entry before it is checked, so that parallel guesses are all counted.
 
-        Returns the failures now on record, or None when `limit` was already reached (locked).
+        Returns the entry's number among the failures on record (1 for the first), or None when
+        `limit` entries are on record already (locked, or that many still being checked).
         """
         ...
 

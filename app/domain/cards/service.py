@@ -43,7 +43,7 @@ from app.domain.cards.sweep import (
 )
 from app.domain.idnumber import parse_id_number
 from app.domain.text import ascii_number
-from app.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from app.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RateLimited
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -87,13 +87,13 @@ class CardService:
 
     async def get(self, card_no: str) -> CardSnapshot:
         async with self._storage.unit_of_work() as uow:
-            card = await _load(uow, card_no)
+            card = await _read(uow, card_no)
             state = await self._ecards.ecard_state(uow, card_no) if self._ecards else None
         return CardSnapshot(card=card, ecard_state=state)
 
     async def history(self, card_no: str) -> list[CardEvent]:
         async with self._storage.unit_of_work() as uow:
-            await _load(uow, card_no)
+            await _read(uow, card_no)
             return await uow.cards.events(card_no)
 
     # -- activation ----------------------------------------------------------------------------
@@ -212,9 +212,9 @@ class CardService:
         sixth. Right but still the initial PIN: `pin_change_required`."""
         pin = ascii_number(pin)
         check_pin_shape(pin, field="pin")
-        card = await self._count_attempt(card_no, actor)
+        card, entry = await self._count_attempt(card_no, actor)
         matches = await self._pin_matches(card, pin)
-        after = await self._settle_attempt(card, matches, actor, "pin_verified")
+        after = await self._settle_attempt(card, entry, matches, actor, "pin_verified")
         if after.pin.change_required:
             raise Forbidden(
                 "the initial PIN must be changed before the card is used", code="pin_change_required")
@@ -227,16 +227,16 @@ class CardService:
         check_pin_shape(old_pin, field="old_pin")
         check_pin_shape(new_pin, field="new_pin")
         async with self._storage.unit_of_work() as uow:
-            card = await _load(uow, card_no)
+            card = await _read(uow, card_no)
             require_not_lost(card)
         check_new_pin(new_pin, initial=initial_pin(self._holder_id(card)))
         if hmac.compare_digest(old_pin, new_pin):
             raise InvalidInput("new_pin: the same as the current PIN", code="weak_pin",
                                field="new_pin", reason="same_as_current")
-        card = await self._count_attempt(card_no, actor)
+        card, entry = await self._count_attempt(card_no, actor)
         matches = await self._pin_matches(card, old_pin)
         new_hash = await self._pins.hash(card_no, new_pin) if matches else None
-        return await self._settle_attempt(card, matches, actor, "pin_changed", new_hash=new_hash)
+        return await self._settle_attempt(card, entry, matches, actor, "pin_changed", new_hash=new_hash)
 
     async def reset_pin(
         self, card_no: str, *, holder_id_number: str, actor: Actor, new_pin: str | None = None,
@@ -340,8 +340,9 @@ class CardService:
             return hmac.compare_digest(pin, initial_pin(self._holder_id(card)))
         return await self._pins.verify(card.pin.hash, card.card_no, pin)
 
-    async def _count_attempt(self, card_no: str, actor: Actor) -> CardRecord:
-        """Count the entry before checking it, so that parallel guesses cannot exceed the limit."""
+    async def _count_attempt(self, card_no: str, actor: Actor) -> tuple[CardRecord, int]:
+        """Count the entry before checking it, so that parallel guesses cannot exceed the limit;
+        the card and the entry's number among the failures on record."""
         at = self._clock.now()
         async with self._storage.unit_of_work() as uow:
             card = await _load(uow, card_no)
@@ -349,16 +350,21 @@ class CardService:
             require_not_lost(card)
             if card.pin.locked:
                 raise PinLockedError("the PIN is locked after 6 wrong entries; reset it at a counter")
-            failures = await uow.cards.count_pin_attempt(card_no, limit=PIN_ATTEMPTS)
-            if failures is None:
-                raise PinLockedError("the PIN is locked after 6 wrong entries; reset it at a counter")
-            return await _load(uow, card_no)
+            entry = await uow.cards.count_pin_attempt(card_no, limit=PIN_ATTEMPTS)
+            if entry is None:
+                # Six entries are on record and still being checked: their outcome decides.
+                raise RateLimited("other PIN entries for this card are being checked; try again",
+                                  code="pin_busy", retry_after=1)
+            return await _load(uow, card_no), entry
 
     async def _settle_attempt(
-        self, counted: CardRecord, matches: bool, actor: Actor, success: str,
+        self, counted: CardRecord, entry: int, matches: bool, actor: Actor, success: str,
         *, new_hash: str | None = None,
     ) -> CardRecord:
-        """Record the outcome of a counted PIN entry; raise after the transaction on a wrong PIN."""
+        """Record the outcome of a counted PIN entry; raise after the transaction on a wrong PIN.
+
+        A wrong entry is answered as its place among the failures says (the sixth locks), so that
+        entries checked side by side get what they would have got one after another."""
         at = self._clock.now()
         async with self._storage.unit_of_work() as uow:
             card = await _load(uow, counted.card_no)
@@ -371,19 +377,20 @@ class CardService:
                     pin = PinState(hash=new_hash, change_required=False, changed_at=at)
                 after = msgspec.structs.replace(card, pin=pin)
                 return await self._commit(uow, card, after, success, actor=actor, agent=agent, at=at)
-            locked = card.pin.locked
+            # A right entry settled meanwhile has cleared the failures, this one's among them.
+            cleared = card.pin.failures < entry
+            locked = not cleared and entry >= PIN_ATTEMPTS
+            remaining = PIN_ATTEMPTS - (card.pin.failures if cleared else entry)
             after = msgspec.structs.replace(
-                card, pin=msgspec.structs.replace(card.pin, locked_at=at if locked else None))
-            after = await self._commit(
+                card, pin=msgspec.structs.replace(card.pin, locked_at=at if locked else card.pin.locked_at))
+            await self._commit(
                 uow, card, after, "pin_locked" if locked else "pin_failed", actor=actor,
                 agent=agent, at=at, detail={"failures": card.pin.failures},
             )
         if locked:
             raise PinLockedError("the PIN is locked after 6 wrong entries; reset it at a counter")
-        raise Forbidden(
-            f"wrong PIN; {after.pin.attempts_remaining} attempts left", code="pin_incorrect",
-            attempts_remaining=after.pin.attempts_remaining,
-        )
+        raise Forbidden(f"wrong PIN; {remaining} attempts left", code="pin_incorrect",
+                        attempts_remaining=remaining)
 
     async def _commit(
         self, uow: UnitOfWork, before: CardRecord, after: CardRecord, action: str, *,
@@ -417,8 +424,16 @@ class CardService:
         })
 
 
-async def _load(uow: UnitOfWork, card_no: str) -> CardRecord:
+async def _read(uow: UnitOfWork, card_no: str) -> CardRecord:
     card = await uow.cards.get(card_no)
+    if card is None:
+        raise NotFound(f"no card {card_no!r}", code="card_not_found")
+    return card
+
+
+async def _load(uow: UnitOfWork, card_no: str) -> CardRecord:
+    """The card, held for a transition until the unit of work ends."""
+    card = await uow.cards.get_for_update(card_no)
     if card is None:
         raise NotFound(f"no card {card_no!r}", code="card_not_found")
     return card

@@ -90,6 +90,13 @@ class SqlCards:
         row = await self._sql.one(f"SELECT {_COLUMNS} FROM cards WHERE card_no = ?", (card_no,))  # noqa: S608
         return None if row is None else card_from_row(row, self._holders)
 
+    async def get_for_update(self, card_no: str) -> CardRecord | None:
+        # An update that changes nothing but takes the row's lock until the commit.
+        row = await self._sql.one(
+            f"UPDATE cards SET lifecycle_version = lifecycle_version WHERE card_no = ? RETURNING {_COLUMNS}",  # noqa: S608
+            (card_no,))
+        return None if row is None else card_from_row(row, self._holders)
+
     async def by_id_digest(self, id_digest: str) -> list[CardRecord]:
         rows = await self._sql.all(
             f"SELECT {_COLUMNS} FROM cards WHERE id_digest = ? ORDER BY created_at", (id_digest,))  # noqa: S608

@@ -20,6 +20,9 @@ class FakeCards:
     async def get(self, card_no: str) -> CardRecord | None:
         return self._s.cards.get(card_no)
 
+    async def get_for_update(self, card_no: str) -> CardRecord | None:
+        return self._s.cards.get(card_no)  # a unit of work on the fake storage runs alone
+
     async def by_id_digest(self, id_digest: str) -> list[CardRecord]:
         return [c for c in self._s.cards.values() if c.id_digest == id_digest]
 
