@@ -461,6 +461,7 @@ async def database_figures(folder: Path, total: int, small: int, checks: int, pa
             print(f"  cards table with its indexes: {size / total:,.0f} bytes per card (no photos),"
                   f" {size / total * 100e6 / 1e9:,.0f} GB for 100 million")
         if "realname" in parts:
+            say(f"importing {small:,} cards into a second schema")
             await import_rows(small_url, folder, small_rows, small)
             say(f"{checks} real-name checks against each registry")
             big = await realname_latencies(big_url, folder, Rows(big_rows), checks)

@@ -110,6 +110,9 @@ class RegistryImporter:
         unknown = sorted(set(row) - KNOWN_KEYS)
         if unknown:
             raise BadRow(f"unknown keys: {', '.join(unknown)}")
+        not_text = [k for k in REQUIRED if row.get(k) is not None and not isinstance(row[k], str)]
+        if not_text:
+            raise BadRow(f"must be text: {', '.join(not_text)}")
         missing = [k for k in REQUIRED if not isinstance(row.get(k), str) or not row[k].strip()]
         if missing:
             raise BadRow(f"missing or empty: {', '.join(missing)}")

@@ -21,14 +21,17 @@ PROBLEMS: dict[int, ResponseSpec] = {
     404: _problem("No such resource, or not this caller's"),
     409: _problem("The state forbids it; the code names why (e.g. `card_not_usable`, `session_used`)"),
     422: _problem("A value the domain refuses (e.g. `invalid_id_number`, `biometric_consent_required`)"),
-    429: _problem("Rate limited (`rate_limited`); see Retry-After"),
+    429: _problem("Rate limited (`rate_limited`, or `pin_busy` while other PIN entries are checked); "
+                  "see Retry-After"),
+    503: _problem("The database cannot be used at the moment (`database_unavailable`); retry"),
 }
 
 UPLOAD_PROBLEMS: dict[int, ResponseSpec] = {
     **PROBLEMS,
     413: _problem("A frame over 2 MB (`frame_too_large`) or over the pixel limit (`image_too_large`)"),
     415: _problem("Not multipart, or a frame that is not JPEG/PNG (`unsupported_image_type`)"),
-    503: _problem("A face worker failed (`face_engine_unavailable`); retry"),
+    503: _problem("A face worker failed (`face_engine_unavailable`) or the database cannot be used "
+                  "(`database_unavailable`); retry"),
 }
 
 

@@ -82,13 +82,14 @@ def test_bad_rows_are_reported_with_line_numbers_and_good_rows_load(env: Path, t
         card_row(5, photo="broken.jpg"),
         "{not json",
         card_row(7),
+        card_row(8, card_no=12345678),
     ]
     path = write_jsonl(tmp_path / "cards.jsonl", rows)
     result = CliRunner().invoke(main, ["cards", "import", str(path), "--quiet"])
     assert result.exit_code == 1
-    assert summary(result.output) == {"rows": 7, "added": 2, "unchanged": 0, "conflicts": 0, "errors": 5}
+    assert summary(result.output) == {"rows": 8, "added": 2, "unchanged": 0, "conflicts": 0, "errors": 6}
     for line, words in [(2, "check character"), (3, "name"), (4, "missing.jpg"), (5, "broken.jpg"),
-                        (6, "not JSON")]:
+                        (6, "not JSON"), (8, "must be text: card_no")]:
         message = next(m for m in result.output.splitlines() if m.startswith(f"line {line}:"))
         assert words in message
 

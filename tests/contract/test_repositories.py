@@ -214,3 +214,12 @@ async def test_a_real_name_check_reads_back_as_written(storage: Storage) -> None
         found = await uow.realname.get("r1")
         missing = await uow.realname.get("r2")
     assert (found, missing) == (realname_check("r1", account), None)
+
+
+async def test_racing_imports_of_the_same_file_report_its_rows_unchanged(storage: Storage) -> None:
+    async def load() -> list[str]:
+        async with storage.unit_of_work() as uow:
+            return list(await uow.cards.import_batch([card(1), card(2), card(3)], NOW))
+
+    outcomes = await asyncio.gather(load(), load())
+    assert sorted(outcomes) == [["added"] * 3, ["unchanged"] * 3]

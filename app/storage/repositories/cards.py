@@ -147,8 +147,16 @@ class SqlCards:
                 try:
                     await self._sql.run(_INSERT_CARD, self._insert_row(new, now))
                 except Duplicate:
-                    outcomes[position] = "holder_has_card"
+                    outcomes[position] = await self._lost_to(new)
         return outcomes
+
+    async def _lost_to(self, new: NewCard) -> ImportOutcome:
+        """What another import wrote first: this very card, another version of it, or another card
+        of the same person."""
+        row = await self._sql.one("SELECT record_digest FROM cards WHERE card_no = ?", (new.record.card_no,))
+        if row is None:
+            return "holder_has_card"
+        return "unchanged" if row[0] == new.record_digest else "conflict"
 
     def _insert_row(self, new: NewCard, now: str) -> tuple[object, ...]:
         r = new.record
