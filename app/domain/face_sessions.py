@@ -105,8 +105,14 @@ class FaceSessionRepository(Protocol):
         """Close the person's open sessions that expired by `now` as failed (`expired`)."""
         ...
 
-    async def reserve_frames(self, session_id: str, count: int, limit: int) -> int | None:
-        """Claim `count` sequence numbers on an open session; the first, or None past `limit`."""
+    async def reserve_frames(self, session_id: str, count: int, limit: int,
+                             expected_first: int | None = None) -> int | None:
+        """Claim `count` sequence numbers on an open session; the first, or None past `limit` (or
+        when `expected_first` is given and the session has another number of frames)."""
+        ...
+
+    async def release_frames(self, session_id: str, first: int, count: int) -> None:
+        """Give back the numbers of a reservation whose frames were not kept, if none came after."""
         ...
 
     async def hold_open(self, session_id: str) -> bool:
@@ -277,11 +283,15 @@ class FaceSessionService:
         return session
 
     async def add_frames(self, session_id: str, account_id: int, client_id: str,
-                         frames: Sequence[bytes], captured_at_ms: Sequence[int] = ()) -> Upload:
+                         frames: Sequence[bytes], captured_at_ms: Sequence[int] = (),
+                         first_index: int | None = None) -> Upload:
         """Analyse and keep the figures of frames, in the order given, after those already sent.
 
         `captured_at_ms` (light sessions): when each frame was captured, in ms since the client
-        began showing the first colour; one per frame when given.
+        began showing the first colour; one per frame when given. `first_index`: the index the
+        client expects the first of these frames to get. With it an upload is idempotent: sent
+        again after its answer was lost, it is answered as before and nothing is kept twice; sent
+        out of turn, it is refused (`frame_index_mismatch`, with the session's `total`).
         """
         if not frames:
             raise InvalidInput("send at least one multipart part named 'frame'", code="no_frames",
@@ -295,13 +305,20 @@ class FaceSessionService:
         session = await self._own(session_id, account_id, client_id)
         self._require_open(session)
         async with self._storage.unit_of_work() as uow:
-            first = await uow.face_sessions.reserve_frames(session_id, len(frames), MAX_FRAMES)
+            first = await uow.face_sessions.reserve_frames(session_id, len(frames), MAX_FRAMES, first_index)
+        if first is None and first_index is not None:
+            return await self._upload_again_or_refuse(session_id, first_index, len(frames))
         if first is None:
             raise Conflict(f"at most {MAX_FRAMES} frames per session", code="too_many_frames",
                            limit=MAX_FRAMES)
         # All frames of one upload at once, so that every face worker takes a share.
         light = bool(session.light)
-        analyses = await asyncio.gather(*(self._engine.analyse_frame(frame, light=light) for frame in frames))
+        try:
+            analyses = await asyncio.gather(*(self._engine.analyse_frame(frame, light=light) for frame in frames))
+        except BaseException:
+            async with self._storage.unit_of_work() as uow:  # the same frames may be sent again
+                await uow.face_sessions.release_frames(session_id, first, len(frames))
+            raise
         context = session_id.encode()
         times: Sequence[int | None] = captured_at_ms or [None] * len(frames)
         async with self._storage.unit_of_work() as uow:
@@ -320,6 +337,24 @@ class FaceSessionService:
                         session_id, first + offset, self._vault.seal(frame, context=context))
         return Upload(received=len(frames), total=first + len(frames),
                       feedback=feedback([*earlier, *analyses], first=len(earlier)))
+
+    async def _upload_again_or_refuse(self, session_id: str, first_index: int, count: int) -> Upload:
+        """An upload whose `first_index` is not where the session stands: the same frames sent
+        again after their answer was lost (answered as before), or out of turn (refused)."""
+        context = session_id.encode()
+        async with self._storage.unit_of_work() as uow:
+            session = await uow.face_sessions.get(session_id)
+            kept = await uow.face_sessions.figures(session_id, before=first_index + count)
+        if session is None or session.status != "open":
+            raise Conflict("the face session is finished; start a new one", code="session_used")
+        if len(kept) == first_index + count:
+            analyses = [self._unseal_analysis(sealed, context) for sealed in kept]
+            return Upload(received=count, total=session.frame_count, feedback=feedback(analyses, first=first_index))
+        if session.frame_count + count > MAX_FRAMES and session.frame_count == first_index:
+            raise Conflict(f"at most {MAX_FRAMES} frames per session", code="too_many_frames",
+                           limit=MAX_FRAMES)
+        raise Conflict(f"the session has {session.frame_count} frames; send the next with first_index "
+                       f"{session.frame_count}", code="frame_index_mismatch", total=session.frame_count)
 
     def _unseal_analysis(self, sealed: bytes, context: bytes) -> FrameAnalysis:
         return msgspec.msgpack.decode(self._vault.unseal(sealed, context=context), type=FrameAnalysis)

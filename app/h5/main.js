@@ -348,8 +348,7 @@ async function verify() {
   $('stage').dataset.action = '';
   setPrompt(PROMPTS.uploading);
   try {
-    const sent = await uploader.finish();
-    if (sent.duplicated) console.warn(`${sent.duplicated} frames reached the service twice`);
+    await uploader.finish();
     setPrompt(PROMPTS.deciding);
     announce(PROMPTS.deciding);
     closeCamera($('preview'));

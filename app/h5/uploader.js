@@ -5,12 +5,9 @@
 //
 // Network errors: the batch is sent again after a pause (up to RETRIES times), never together
 // with a second copy, and only the failed batch: acknowledged frames are never sent again. Every
-// answer says where its frames went in the session (`feedback[].index`), which the uploader checks
-// against what it has sent. The API has no idempotency
-// key for frames, so one case cannot be prevented from here: a connection lost after the service
-// stored a batch but before its answer arrived looks the same as one lost before; the repeat then
-// stores the batch twice. The uploader notices (the indices are ahead) and counts it in
-// `duplicated`.
+// request names where its first frame goes in the session (`first_index`), so a batch sent again
+// after the service stored it but its answer was lost is answered as before and kept once; an
+// answer `409 frame_index_mismatch` (the page and the session disagree) ends the capture.
 
 const BATCH = 4;
 const RETRIES = 4;
@@ -32,7 +29,6 @@ export class FrameUploader {
     this.sending = null;
     this.acknowledged = 0; // frames the session keeps, as its last answer said
     this.sent = 0; // frames this page captured and queued
-    this.duplicated = 0;
     this.full = false; // the session holds its maximum of frames
     this.failure = null; // an answer that ends the capture (session expired, finished, …)
   }
@@ -69,17 +65,14 @@ export class FrameUploader {
     const expected = this.acknowledged;
     for (let attempt = 1; ; attempt += 1) {
       const body = new FormData();
+      body.append('first_index', String(expected));
       batch.forEach((frame, i) => {
         body.append('frame', blobs[i], `frame-${expected + i}.jpg`);
         if (this.timed) body.append('captured_at_ms', String(frame.capturedAtMs));
       });
       try {
         const { data } = await this.session.call(this.path, { method: 'POST', body });
-        // Indices count the frames the session keeps; `total` also counts frames it took in but
-        // could not analyse (a worker failure), so the indices are what is compared.
-        const first = data.feedback.length ? data.feedback[0].index : expected;
-        if (first > expected) this.duplicated += first - expected; // an earlier try had arrived after all
-        this.acknowledged = first + data.received;
+        this.acknowledged = expected + data.received;
         this.onFeedback(data.feedback);
         return;
       } catch (error) {
@@ -106,6 +99,6 @@ export class FrameUploader {
       await this.sending;
     }
     if (this.failure) throw this.failure;
-    return { total: this.acknowledged, sent: this.sent, duplicated: this.duplicated };
+    return { total: this.acknowledged, sent: this.sent };
   }
 }

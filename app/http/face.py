@@ -31,6 +31,7 @@ SCOPE = "ecard:claim"
 MAX_UPLOAD_BYTES = 12 * DEFAULT_LIMITS.max_bytes
 # Light sessions: with each frame part, a text part of this name (ms since the first colour).
 TIME_PART = "captured_at_ms"
+FIRST_PART = "first_index"
 
 
 class FaceController(Controller):
@@ -81,11 +82,12 @@ class FaceController(Controller):
                     raise InvalidInput("each 'frame' part must be a file", code="invalid_frame", field="frame")
                 images.append(await part.read())
             times = [_milliseconds(part) for part in (form.getall(TIME_PART) if TIME_PART in form else [])]
+            first_index = _first_index(form.getall(FIRST_PART)) if FIRST_PART in form else None
         finally:
             for _, value in form.multi_items():  # every file part, read or not, is a temporary file
                 if isinstance(value, UploadFile):
                     await value.close()
-        upload = await services.face.add_frames(session_id, account_id, client_id, images, times)
+        upload = await services.face.add_frames(session_id, account_id, client_id, images, times, first_index)
         return FramesReceived(
             session_id=session_id, received=upload.received, total=upload.total,
             feedback=[FrameFeedback(index=f.index, face=f.face, guidance=f.guidance) for f in upload.feedback],
@@ -99,6 +101,15 @@ class FaceController(Controller):
         verdict = await services.face.complete(session_id, account_id, client_id)
         hint = None if verdict.hint is None else Hint(zh=verdict.hint.zh, en=verdict.hint.en)
         return FaceResult(session_id=verdict.session_id, status=verdict.status, reason=verdict.reason, hint=hint)
+
+
+def _first_index(parts: list[object]) -> int:
+    """The one `first_index` text part: where the client expects its first frame to go."""
+    text = parts[0].strip() if len(parts) == 1 and isinstance(parts[0], str) else ""
+    if not text.isascii() or not text.isdigit() or len(text) > 3:
+        raise DomainError("send at most one first_index part: the index the first frame gets",
+                          code="invalid_request", field=FIRST_PART)
+    return int(text)
 
 
 def _milliseconds(part: object) -> int:

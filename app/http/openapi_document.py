@@ -102,6 +102,10 @@ FRAMES_MULTIPART: Final = RequestBody(
                 description="a JPEG or PNG frame, unmirrored, at most 2 MiB")),
             "captured_at_ms": Schema(type=OpenAPIType.ARRAY, items=_string(
                 "whole milliseconds since the first colour appeared", pattern=r"^[0-9]{1,9}$")),
+            "first_index": _string(
+                "the index the first of these frames gets (the session's frames so far): sent again "
+                "after a lost answer, the upload is answered as before and kept once; out of turn, "
+                "409 frame_index_mismatch", pattern=r"^[0-9]{1,3}$"),
         },
     ))},
 )

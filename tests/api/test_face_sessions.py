@@ -306,3 +306,27 @@ async def test_out_of_focus_capture_gives_poor_quality(client: AsyncTestClient[A
     await upload(client, token, challenge["session_id"], blurred)
     r = await complete(client, token, challenge["session_id"])
     assert (r.json()["status"], r.json()["reason"]) == ("failed", "poor_quality")
+
+
+async def test_an_upload_sent_again_with_its_first_index_is_kept_once_and_answered_as_before(
+    client: AsyncTestClient[Any], holder: tuple[str, str], settings: Settings
+) -> None:
+    token, realname_id = holder
+    challenge = (await start(client, token, realname_id)).json()
+    path = f"/v1/face/sessions/{challenge['session_id']}/frames"
+    batch = frame_bytes(f"genuine/astronaut/{challenge['actions'][0]}")[:3]
+
+    async def send(first_index: int) -> Any:
+        files = [("frame", (f"{i:03d}.jpg", data, "image/jpeg")) for i, data in enumerate(batch)]
+        return await client.post(path, files=files, data={"first_index": str(first_index)}, headers=bearer(token))
+
+    first, again = await send(0), await send(0)  # the first answer was lost; the client sends again
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert again.json() == first.json()
+    assert first.json()["total"] == 3
+    out_of_turn = await send(7)
+    assert (out_of_turn.status_code, out_of_turn.json()["code"]) == (409, "frame_index_mismatch")
+    assert out_of_turn.json()["total"] == 3
+    with sqlite3.connect(settings.sqlite_path) as db:
+        assert db.execute("SELECT count(*) FROM face_frames").fetchone()[0] == 3
+    assert (await send(3)).json()["total"] == 6

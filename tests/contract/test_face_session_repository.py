@@ -218,3 +218,18 @@ async def test_frames_are_held_open_only_while_the_session_is_open(storage: Stor
         assert await uow.face_sessions.set_status(open_one.id, "deciding", expected="open")
         assert not await uow.face_sessions.hold_open(open_one.id)
         assert not await uow.face_sessions.hold_open("no-such-session")
+
+
+async def test_a_reservation_may_name_where_it_expects_to_start_and_be_given_back(storage: Storage) -> None:
+    async with storage.unit_of_work() as uow:
+        account, _ = await arrange_checks(uow)
+        s = session(account)
+        await uow.face_sessions.add(s)
+        assert await uow.face_sessions.reserve_frames(s.id, 2, 10, expected_first=0) == 0
+        assert await uow.face_sessions.reserve_frames(s.id, 2, 10, expected_first=0) is None
+        assert await uow.face_sessions.reserve_frames(s.id, 2, 10, expected_first=2) == 2
+        await uow.face_sessions.release_frames(s.id, 0, 2)  # not the last reservation: kept
+        await uow.face_sessions.release_frames(s.id, 2, 2)
+        after = await uow.face_sessions.get(s.id)
+    assert after is not None
+    assert after.frame_count == 2

@@ -68,6 +68,8 @@ class StandInEngine:
 
     async def analyse_frame(self, frame: bytes, *, light: bool = False) -> FrameAnalysis:
         await self._wait_at_the_gate()
+        if self.down:
+            raise Unavailable("the face workers are restarting", code="face_engine_unavailable")
         if frame == b"empty":
             return FrameAnalysis(width=640, height=480, faces=0)
         return FrameAnalysis(width=640, height=480, faces=1, box=FaceBox(200, 120, 440, 360), interocular=90.0,
@@ -358,3 +360,14 @@ async def test_an_outage_after_a_newer_session_was_started_ends_the_older_one(f:
     sessions = f.storage.state.face_sessions
     assert (sessions[older.id].status, sessions[older.id].reason) == ("failed", "superseded")
     assert sessions[newer.id].status == "open"
+
+
+async def test_frames_not_analysed_in_an_outage_can_be_sent_again_at_the_same_index(f: Faces) -> None:
+    session = (await f.start(await f.check())).session
+    f.engine.down = True
+    with pytest.raises(Unavailable):
+        await f.service.add_frames(session.id, HOLDER, "demo-app", [b"f"] * 3, first_index=0)
+    f.engine.down = False
+    upload = await f.service.add_frames(session.id, HOLDER, "demo-app", [b"f"] * 3, first_index=0)
+    assert (upload.received, upload.total) == (3, 3)
+    assert [item.index for item in upload.feedback] == [0, 1, 2]

@@ -58,12 +58,18 @@ class SqlFaceSessions:
         row = await self._sql.one("SELECT * FROM face_sessions WHERE id = ?", (session_id,))
         return None if row is None else _session(row)
 
-    async def reserve_frames(self, session_id: str, count: int, limit: int) -> int | None:
+    async def reserve_frames(self, session_id: str, count: int, limit: int,
+                             expected_first: int | None = None) -> int | None:
         row = await self._sql.one(
             "UPDATE face_sessions SET frame_count = frame_count + ?"
-            " WHERE id = ? AND status = 'open' AND frame_count + ? <= ? RETURNING frame_count",
-            (count, session_id, count, limit))
+            " WHERE id = ? AND status = 'open' AND frame_count + ? <= ?"
+            " AND (CAST(? AS INTEGER) IS NULL OR frame_count = ?) RETURNING frame_count",
+            (count, session_id, count, limit, expected_first, expected_first))
         return None if row is None else int(row[0]) - count
+
+    async def release_frames(self, session_id: str, first: int, count: int) -> None:
+        await self._sql.run("UPDATE face_sessions SET frame_count = ? WHERE id = ? AND frame_count = ?",
+                            (first, session_id, first + count))
 
     async def hold_open(self, session_id: str) -> bool:
         # An update that changes nothing but takes the row's lock (PostgreSQL) until the commit.

@@ -47,13 +47,21 @@ class FakeFaceSessions:
             self._s.face_sessions[session.id] = session
         return expired
 
-    async def reserve_frames(self, session_id: str, count: int, limit: int) -> int | None:
+    async def reserve_frames(self, session_id: str, count: int, limit: int,
+                             expected_first: int | None = None) -> int | None:
         session = self._s.face_sessions.get(session_id)
         if session is None or session.status != "open" or session.frame_count + count > limit:
+            return None
+        if expected_first is not None and session.frame_count != expected_first:
             return None
         self._s.face_sessions[session_id] = msgspec.structs.replace(
             session, frame_count=session.frame_count + count)
         return session.frame_count
+
+    async def release_frames(self, session_id: str, first: int, count: int) -> None:
+        session = self._s.face_sessions.get(session_id)
+        if session is not None and session.frame_count == first + count:
+            self._s.face_sessions[session_id] = msgspec.structs.replace(session, frame_count=first)
 
     async def hold_open(self, session_id: str) -> bool:
         session = self._s.face_sessions.get(session_id)
