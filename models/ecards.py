@@ -49,6 +49,15 @@ class ClaimedEcard(Wire):
     token_type: str = "ecard+jwt"  # noqa: S105 - the JWS typ
 
 
+class RenewedEcard(Wire):
+    """A fresh e-card token (JWS, `typ` ecard+jwt) for the same e-card: the same `jti` (sign
+    number), a later `exp`."""
+
+    token: str
+    expires_in: int
+    ecard: EcardView
+
+
 class QrCodeRequest(Wire):
     image_format: Literal["png", "svg"] = "png"
 

@@ -210,6 +210,25 @@ class EcardService:
         token = self._token(view, client_id, now)
         return IssuedEcard(view=view, token=token, created=created)
 
+    async def renew(self, account_id: int, client_id: str) -> IssuedEcard:
+        """A fresh token for the holder's active e-card: the same sign number, a new expiry."""
+        now = self._clock.now()
+        async with self._storage.unit_of_work() as uow:
+            ecard = await uow.ecards.for_holder(account_id, client_id)
+            card = await uow.cards.get(ecard.card_no) if ecard else None
+            if ecard is None or card is None:
+                raise NotFound("no e-card is linked to this account and channel", code="ecard_not_found")
+            if ecard.state != "active" or not card_usable(card):
+                raise Conflict("only an active e-card can be renewed", code="ecard_not_active",
+                               state=ecard.state)
+            expires_at = now + ECARD_TOKEN_LIFETIME
+            await uow.ecards.renew(ecard.sign_no, expires_at)
+            ecard = msgspec.structs.replace(ecard, expires_at=expires_at)
+            await uow.audit.record(now, "ecard.renewed", actor=client_id, subject=ecard.sign_no,
+                                   detail={"account_id": account_id, "expires_at": expires_at.isoformat()})
+            view = await self._view(uow, ecard, card)
+        return IssuedEcard(view=view, token=self._token(view, client_id, now), created=False)
+
     async def me(self, account_id: int, client_id: str | None) -> EcardView:
         """The e-card this account holds through this channel (any channel when None)."""
         async with self._storage.unit_of_work() as uow:

@@ -11,8 +11,8 @@ from app.clock import rfc3339
 from app.domain.ecards import EcardView as DomainView
 from app.domain.principals import Principal
 from app.http.deps import PrincipalDep, ServicesDep
-from app.http.openapi import PROBLEMS
-from models.ecards import ClaimedEcard, EcardView, LinkedChannel, StatusReference
+from app.http.openapi import NO_STORE_HEADERS, PROBLEMS
+from models.ecards import ClaimedEcard, EcardView, LinkedChannel, RenewedEcard, StatusReference
 from models.realname import MaskedHolder
 
 
@@ -60,6 +60,17 @@ class EcardController(Controller):
         expires_in = int((issued.view.ecard.expires_at - services.clock.now()).total_seconds())
         body = ClaimedEcard(token=issued.token, expires_in=expires_in, ecard=ecard_view(issued.view))
         return Response(body, status_code=201 if issued.created else 200)
+
+    @post("/me/renewal", status_code=200, responses=PROBLEMS, response_headers=NO_STORE_HEADERS)
+    async def renew(self, services: ServicesDep, principal: PrincipalDep) -> RenewedEcard:
+        """A fresh token for the same active e-card (same `jti`/sign number, new `exp`).
+
+        Scope `ecard:read`; a suspended or invalid e-card answers 409 `ecard_not_active`.
+        """
+        account_id, client_id = principal.acting_for_user("ecard:read")
+        issued = await services.issuance.ecards.renew(account_id, client_id)
+        expires_in = int((issued.view.ecard.expires_at - services.clock.now()).total_seconds())
+        return RenewedEcard(token=issued.token, expires_in=expires_in, ecard=ecard_view(issued.view))
 
     @get("/me", responses=PROBLEMS)
     async def me(self, services: ServicesDep, principal: PrincipalDep) -> EcardView:
