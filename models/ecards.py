@@ -58,6 +58,27 @@ class RenewedEcard(Wire):
     ecard: EcardView
 
 
+class UsageParty(Wire):
+    """The channel or relying party involved, named as it was called at the time."""
+
+    client_id: str
+    name: str
+    kind: str  # app, mini_program, relying_party, counter, …
+
+
+class UsageEntry(Wire):
+    kind: Literal["qrcode_verified", "claimed", "channel_linked", "channel_unlinked"]
+    at: str
+    party: UsageParty
+
+
+class UsageHistory(Wire):
+    """A page of the e-card's use, newest first; pass `next_cursor` back as `cursor` for the next."""
+
+    entries: list[UsageEntry]
+    next_cursor: str | None = None
+
+
 class QrCodeRequest(Wire):
     image_format: Literal["png", "svg"] = "png"
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 import msgspec
 
 from app.domain.cards.model import card_usable
+from app.domain.ecard_usage import DEFAULT_PAGE, UsagePage, check_page, read_page, usage_event
 from app.domain.idnumber import mask_name
 from app.domain.status_list import (
     FILL_LIMIT,
@@ -200,6 +201,10 @@ class EcardService:
             await uow.ecards.renew(ecard.sign_no, expires_at)
             ecard = msgspec.structs.replace(ecard, expires_at=expires_at)
             linked = await uow.ecards.link(ecard.sign_no, client_id, account_id, now)
+            channel = await uow.channels.get(client_id)
+            await uow.ecard_usage.record(usage_event(ecard.sign_no, "claimed", now, channel, client_id))
+            if linked:
+                await uow.ecard_usage.record(usage_event(ecard.sign_no, "channel_linked", now, channel, client_id))
             await uow.audit.record(
                 now, "ecard.issued" if created else "ecard.claimed_again", actor=client_id,
                 subject=ecard.sign_no,
@@ -238,6 +243,16 @@ class EcardService:
                 raise NotFound("no e-card is linked to this account and channel", code="ecard_not_found")
             return await self._view(uow, ecard, card)
 
+    async def usage(self, account_id: int, client_id: str, *, limit: int = DEFAULT_PAGE,
+                    cursor: str | None = None) -> UsagePage:
+        """A page of the holder's e-card's usage history, newest first."""
+        after = check_page(limit, cursor)
+        async with self._storage.unit_of_work() as uow:
+            ecard = await uow.ecards.for_holder(account_id, client_id)
+            if ecard is None:
+                raise NotFound("no e-card is linked to this account and channel", code="ecard_not_found")
+            return await read_page(uow, ecard.sign_no, after, limit)
+
     async def unlink(self, account_id: int, client_id: str | None, target_client_id: str) -> None:
         """Remove `target_client_id`'s link to the holder's e-card; other channels keep theirs."""
         now = self._clock.now()
@@ -248,6 +263,8 @@ class EcardService:
             if await uow.ecards.unlink(ecard.sign_no, target_client_id) == 0:
                 raise NotFound(f"channel {target_client_id!r} holds no link to this e-card",
                                code="channel_not_linked")
+            await uow.ecard_usage.record(usage_event(ecard.sign_no, "channel_unlinked", now,
+                                               await uow.channels.get(target_client_id), target_client_id))
             await uow.audit.record(now, "ecard.channel_unlinked", actor=client_id or f"account:{account_id}",
                                    subject=ecard.sign_no, detail={"client_id": target_client_id})
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Final, Literal, Protocol
 import msgspec
 
 from app.domain.cards.model import card_usable
+from app.domain.ecard_usage import usage_event
 from app.domain.ecards import Ecard
 from app.domain.idnumber import mask_name
 from app.errors import Conflict, DomainError, Forbidden, Gone, NotFound
@@ -133,6 +134,7 @@ class QrCodeService:
                 card = await uow.cards.get(ecard.card_no) if ecard else None
                 if ecard is not None and card is not None:
                     verification = self._describe(ecard, card, scopes, now)
+                    await uow.ecard_usage.record(usage_event(ecard.sign_no, "qrcode_verified", now, channel, verifier))
                     await uow.audit.record(
                         now, "qrcode.verified", actor=verifier, subject=ecard.sign_no,
                         detail={"card_usable": verification.card_usable, "state": ecard.state},

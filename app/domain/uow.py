@@ -10,6 +10,7 @@ from app.domain.audit import AuditRepository
 from app.domain.cards.repository import CardRepository
 from app.domain.channels import ChannelRepository
 from app.domain.consent import ConsentRepository
+from app.domain.ecard_usage import EcardUsageRepository
 from app.domain.ecards import EcardRepository
 from app.domain.face_sessions import FaceSessionRepository
 from app.domain.leases import LeaseRepository
@@ -42,6 +43,8 @@ class UnitOfWork(Protocol):
     def ecards(self) -> EcardRepository: ...
     @property
     def qrcodes(self) -> QrCodeRepository: ...
+    @property
+    def ecard_usage(self) -> EcardUsageRepository: ...
     @property
     def face_sessions(self) -> FaceSessionRepository: ...
     @property

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from litestar import Controller, Response, delete, get, post
-from litestar.params import FromPath
+from litestar.params import FromPath, QueryParameter
 
 from app.clock import rfc3339
+from app.domain.ecard_usage import DEFAULT_PAGE, MAX_PAGE
 from app.domain.ecards import EcardView as DomainView
 from app.domain.principals import Principal
 from app.http.deps import PrincipalDep, ServicesDep
 from app.http.openapi import NO_STORE_HEADERS, PROBLEMS
-from models.ecards import ClaimedEcard, EcardView, LinkedChannel, RenewedEcard, StatusReference
+from models.ecards import (
+    ClaimedEcard,
+    EcardView,
+    LinkedChannel,
+    RenewedEcard,
+    StatusReference,
+    UsageEntry,
+    UsageHistory,
+    UsageParty,
+)
 from models.realname import MaskedHolder
 
 
@@ -77,6 +88,26 @@ class EcardController(Controller):
         """The holder's e-card and its state; scope `ecard:read` (or the citizen's own login)."""
         account_id, client_id = holder_of(principal, "ecard:read")
         return ecard_view(await services.issuance.ecards.me(account_id, client_id))
+
+    @get("/me/usage", responses=PROBLEMS)
+    async def usage(
+        self, services: ServicesDep, principal: PrincipalDep,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+        cursor: Annotated[str | None, QueryParameter(min_length=1, max_length=96)] = None,
+    ) -> UsageHistory:
+        """The e-card's use, newest first: QR verifications, claims, channel links and unlinks.
+
+        Scope `ecard:read`; `cursor` is the `next_cursor` of the page before (400 `cursor_invalid`
+        for any other), `limit` 1 to 100 (default 20).
+        """
+        account_id, client_id = principal.acting_for_user("ecard:read")
+        page = await services.issuance.ecards.usage(account_id, client_id, limit=limit, cursor=cursor)
+        return UsageHistory(
+            entries=[UsageEntry(kind=e.kind, at=rfc3339(e.at),
+                                party=UsageParty(client_id=e.client_id, name=e.party_name, kind=e.party_kind))
+                     for e in page.entries],
+            next_cursor=page.next_cursor,
+        )
 
     @delete("/me/channels/{target:str}", status_code=204, responses=PROBLEMS)
     async def unlink(self, target: FromPath[str], services: ServicesDep, principal: PrincipalDep) -> None:

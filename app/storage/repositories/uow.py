@@ -13,6 +13,7 @@ from app.storage.repositories.audit import SqlAudit
 from app.storage.repositories.cards import SqlCards
 from app.storage.repositories.channels import SqlChannels
 from app.storage.repositories.consent import SqlConsents
+from app.storage.repositories.ecard_usage import SqlEcardUsage
 from app.storage.repositories.ecards import SqlEcards, SqlQrCodes
 from app.storage.repositories.face_sessions import SqlFaceSessions
 from app.storage.repositories.holders import HolderSeal
@@ -39,6 +40,7 @@ class SqlUnitOfWork:
         self.audit = SqlAudit(sql)
         self.ecards = SqlEcards(sql)
         self.qrcodes = SqlQrCodes(sql)
+        self.ecard_usage = SqlEcardUsage(sql)
         self.face_sessions = SqlFaceSessions(sql)
         self.leases = SqlLeases(sql)
 

@@ -2,10 +2,11 @@
 
 `FakeStorage` holds every repository of `app.domain.uow.UnitOfWork` in memory: accounts, SMS codes,
 tokens, channels, consents and authorization codes, rate counters, real-name checks, cards with
-their history, e-cards with their links and status lists, QR codes, face sessions with their frames,
-the audit log and leases. A unit of work is serialised and rolled back on an exception, as the
-SQLite storage's are. The repository contract suite (tests/contract) runs the same rules against it
-and against SQLite and PostgreSQL, so the fakes cannot drift from the real thing.
+their history, e-cards with their links, status lists and usage history, QR codes, face sessions
+with their frames, the audit log and leases. A unit of work is serialised and rolled back on an
+exception, as the SQLite storage's are. The repository contract suite (tests/contract) runs the
+same rules against it and against SQLite and PostgreSQL, so the fakes cannot drift from the real
+thing.
 """
 
 from tests.unit.fakes.accounts import FakeAccounts, FakeChannels, FakeSmsCodes, FakeTokens
@@ -13,6 +14,7 @@ from tests.unit.fakes.bookkeeping import FakeAudit, FakeLeases, FakeLimits
 from tests.unit.fakes.card_world import PlainPinHasher, RecordingListener, World, world
 from tests.unit.fakes.cards import FakeCards, FakeRealname
 from tests.unit.fakes.consent import FakeConsents
+from tests.unit.fakes.ecard_usage import FakeEcardUsage
 from tests.unit.fakes.ecards import FakeEcards, FakeQrCodes
 from tests.unit.fakes.face_sessions import FakeFaceSessions
 from tests.unit.fakes.issuance import CARD_NO, HOLDER, ISSUER, Issuance
@@ -34,6 +36,7 @@ __all__ = [
     "FakeCards",
     "FakeChannels",
     "FakeConsents",
+    "FakeEcardUsage",
     "FakeEcards",
     "FakeFaceSessions",
     "FakeLeases",

@@ -10,6 +10,7 @@ from app.domain.audit import AuditEntry
 from app.domain.cards.model import CardEvent, CardRecord
 from app.domain.channels import Channel
 from app.domain.consent import AuthorizationCode, Consent
+from app.domain.ecard_usage import RecordedUsage
 from app.domain.ecards import Ecard
 from app.domain.face_sessions import FaceSession, StoredFrame, StoredTemplate
 from app.domain.qrcodes import QrCode
@@ -39,6 +40,7 @@ class FakeState:
     # (sign_no, client_id, account_id) → linked_at: one row of `ecard_channels`.
     ecard_links: dict[tuple[str, str, int], datetime] = field(default_factory=dict)
     qrcodes: dict[str, QrCode] = field(default_factory=dict)
+    ecard_usage: list[RecordedUsage] = field(default_factory=list)
     face_sessions: dict[str, FaceSession] = field(default_factory=dict)
     # (session_id, seq) → the sealed analysis with its capture time, and the sealed figures.
     face_frames: dict[tuple[str, int], tuple[StoredFrame, bytes]] = field(default_factory=dict)

@@ -11,6 +11,7 @@ from tests.unit.fakes.accounts import FakeAccounts, FakeChannels, FakeSmsCodes, 
 from tests.unit.fakes.bookkeeping import FakeAudit, FakeLeases, FakeLimits
 from tests.unit.fakes.cards import FakeCards, FakeRealname
 from tests.unit.fakes.consent import FakeConsents
+from tests.unit.fakes.ecard_usage import FakeEcardUsage
 from tests.unit.fakes.ecards import FakeEcards, FakeQrCodes
 from tests.unit.fakes.face_sessions import FakeFaceSessions
 from tests.unit.fakes.state import FakeState
@@ -32,6 +33,7 @@ class FakeUnitOfWork:
         self.consents = FakeConsents(state)
         self.ecards = FakeEcards(state)
         self.qrcodes = FakeQrCodes(state)
+        self.ecard_usage = FakeEcardUsage(state)
         self.face_sessions = FakeFaceSessions(state)
 
 

@@ -1,0 +1,110 @@
+"""The e-card's usage history: each QR verification, claim, channel link and unlink, recorded in
+the transaction of the event itself and read back by the holder newest first, a page at a time."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from datetime import datetime
+from typing import TYPE_CHECKING, Final, Literal, Protocol
+
+import msgspec
+
+from app.errors import DomainError
+
+if TYPE_CHECKING:
+    from app.domain.channels import Channel
+    from app.domain.uow import UnitOfWork
+
+UsageKind = Literal["qrcode_verified", "claimed", "channel_linked", "channel_unlinked"]
+DEFAULT_PAGE: Final = 20
+MAX_PAGE: Final = 100
+_CURSOR = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?\+00:00)\|([1-9]\d{0,17})$")
+
+
+class CursorInvalidError(DomainError):
+    status = 400
+    default_code = "cursor_invalid"
+
+
+class UsageEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """One use of an e-card; the party is the channel or relying party involved, named as it was
+    called when it happened."""
+
+    sign_no: str
+    kind: UsageKind
+    at: datetime
+    client_id: str
+    party_name: str
+    party_kind: str
+
+
+class RecordedUsage(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    event: UsageEvent
+
+
+class UsagePosition(msgspec.Struct, frozen=True):
+    """Where a page ends: the last entry's time and id (ids break ties between equal times)."""
+
+    at: datetime
+    id: int
+
+
+class EcardUsageRepository(Protocol):
+    async def record(self, event: UsageEvent) -> None: ...
+
+    async def page(self, sign_no: str, after: UsagePosition | None, limit: int) -> list[RecordedUsage]:
+        """Up to `limit` entries of the e-card, newest first (time, then id, descending), older than
+        `after` when given."""
+        ...
+
+
+def usage_event(sign_no: str, kind: UsageKind, at: datetime, party: Channel | None, client_id: str) -> UsageEvent:
+    """The event of `kind` with `party` (the channel record, if it still exists) named."""
+    return UsageEvent(sign_no=sign_no, kind=kind, at=at, client_id=client_id,
+                      party_name=party.name if party else client_id,
+                      party_kind=party.kind if party else "unknown")
+
+
+class UsagePage(msgspec.Struct, frozen=True, kw_only=True):
+    entries: tuple[UsageEvent, ...]
+    next_cursor: str | None
+
+
+def encode_cursor(position: UsagePosition) -> str:
+    text = f"{position.at.isoformat()}|{position.id}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> UsagePosition:
+    """The position an opaque cursor names; `cursor_invalid` for anything this service did not give."""
+    refused = CursorInvalidError("the cursor was not given by this service")
+    if len(cursor) > 96:
+        raise refused
+    try:
+        text = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
+        match = _CURSOR.match(text)
+        position = UsagePosition(datetime.fromisoformat(match.group(1)), int(match.group(2))) if match else None
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise refused from None
+    # Only the one spelling this service gives is taken, so no two cursors name one position.
+    if position is None or encode_cursor(position) != cursor:
+        raise refused
+    return position
+
+
+def check_page(limit: int, cursor: str | None) -> UsagePosition | None:
+    """Where the page asked for starts (None: at the newest); `limit_invalid`, `cursor_invalid`."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise DomainError(f"limit must be 1 to {MAX_PAGE}", code="limit_invalid")
+    return decode_cursor(cursor) if cursor is not None else None
+
+
+async def read_page(uow: UnitOfWork, sign_no: str, after: UsagePosition | None, limit: int) -> UsagePage:
+    """A page of the e-card's usage, newest first; `next_cursor` when there is more."""
+    rows = await uow.ecard_usage.page(sign_no, after, limit + 1)
+    last = rows[limit - 1] if len(rows) > limit else None
+    return UsagePage(entries=tuple(r.event for r in rows[:limit]),
+                     next_cursor=encode_cursor(UsagePosition(last.event.at, last.id)) if last else None)
