@@ -113,15 +113,17 @@ class SqlCards:
 
     async def import_batch(self, cards: list[NewCard], at: datetime) -> list[ImportOutcome]:
         numbers = [c.record.card_no for c in cards]
-        rows = await self._sql.all(
-            f"SELECT card_no, record_digest FROM cards WHERE card_no IN ({','.join('?' * len(numbers))})",  # noqa: S608
-            numbers)
-        known = {row[0]: row[1] for row in rows}
         people = list({c.record.id_digest for c in cards})
+        # One statement, so that the cards and the people are read at one moment (two reads could
+        # straddle another import's commit and take its cards for other cards of the same people).
         rows = await self._sql.all(
-            f"SELECT id_digest FROM cards WHERE status = 'normal' AND id_digest IN ({','.join('?' * len(people))})",  # noqa: S608
-            people)
-        holding = {row[0] for row in rows}
+            "SELECT card_no, record_digest, id_digest, status FROM cards"  # noqa: S608
+            f" WHERE card_no IN ({','.join('?' * len(numbers))})"
+            f" OR (status = 'normal' AND id_digest IN ({','.join('?' * len(people))}))",
+            [*numbers, *people])
+        wanted = set(numbers)
+        known = {row[0]: row[1] for row in rows if row[0] in wanted}
+        holding = {row[2] for row in rows if row[3] == "normal"}
         outcomes: list[ImportOutcome] = []
         fresh = []
         for card in cards:
