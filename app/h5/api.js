@@ -59,24 +59,53 @@ export async function request(path, { method = 'GET', json, form, body, token, q
   return { status: response.status, data };
 }
 
-/** A channel's tokens acting for the citizen (authorization code grant), renewed when they expire. */
+/** The channel's grant is gone (the refresh token expired, was used twice or was revoked). */
+export class SessionEnded extends Error {
+  constructor(cause) {
+    super('the session has ended; authorise again');
+    this.name = 'SessionEnded';
+    this.code = 'session_ended';
+    this.cause = cause;
+  }
+}
+
+/**
+ * A channel's tokens acting for the citizen (authorization code grant), renewed when they expire.
+ * One renewal at a time: requests that meet a 401 together wait for the same renewal, since a
+ * refresh token is spent by its first use and a second use revokes the whole grant.
+ */
 export class ChannelSession {
   constructor(clientId, tokens, renew) {
     this.clientId = clientId;
     this.accessToken = tokens.access_token;
     this.refreshToken = tokens.refresh_token;
     this.renew = renew; // (clientId, refreshToken) → new token response
+    this.renewing = null;
   }
 
   async call(path, options = {}) {
+    const used = this.accessToken;
     try {
-      return await request(path, { ...options, token: this.accessToken });
+      return await request(path, { ...options, token: used });
     } catch (error) {
       if (!(error instanceof ApiError) || error.status !== 401 || !this.refreshToken) throw error;
     }
-    const tokens = await this.renew(this.clientId, this.refreshToken);
-    this.accessToken = tokens.access_token;
-    this.refreshToken = tokens.refresh_token || this.refreshToken;
+    if (this.accessToken === used) await this.renewOnce();
     return request(path, { ...options, token: this.accessToken });
+  }
+
+  renewOnce() {
+    if (!this.renewing) {
+      this.renewing = this.renew(this.clientId, this.refreshToken).then((tokens) => {
+        this.accessToken = tokens.access_token;
+        this.refreshToken = tokens.refresh_token || this.refreshToken;
+      }, (error) => {
+        this.refreshToken = null;
+        throw error instanceof ApiError && error.status < 500 ? new SessionEnded(error) : error;
+      }).finally(() => {
+        this.renewing = null;
+      });
+    }
+    return this.renewing;
   }
 }

@@ -5,7 +5,7 @@
 
 import { ApiError } from './api.js';
 import { qrAlt, qrCountdown, MESSAGES, SIGN_LEVELS, STATE_REASONS, STATES } from './text.js';
-import { $, clearText, describe, setText } from './ui.js';
+import { $, clearText, describe, sessionEnded, setText } from './ui.js';
 
 const RENEW_AHEAD_S = 10;
 const RETRY_S = 5;
@@ -99,7 +99,7 @@ export class EcardView {
       this.expiresAt = 0;
       this.render(data);
     } catch (error) {
-      setText($('qr-error'), describe(error));
+      if (!sessionEnded(error)) setText($('qr-error'), describe(error));
     }
   }
 
@@ -116,6 +116,10 @@ export class EcardView {
     } catch (error) {
       if (error instanceof ApiError && (error.code === 'ecard_not_active' || error.code === 'ecard_not_found')) {
         await this.refresh(); // the card changed state: show why
+        return;
+      }
+      if (sessionEnded(error)) {
+        this.retryAt = Infinity; // the page has gone back to the consent prompt
         return;
       }
       setText($('qr-error'), describe(error));

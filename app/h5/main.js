@@ -12,8 +12,10 @@ import { closeCamera, openCamera } from './camera.js';
 import { EcardView } from './ecard.js';
 import { perform } from './liveness.js';
 import * as oauth from './oauth.js';
-import { ACTIONS, GUIDANCE, MESSAGES, PROMPTS, VERDICT, smsCountdown, stepOf } from './text.js';
-import { $, announce, busy, clearText, describe, requireFilled, setText, show, showError } from './ui.js';
+import { ACTIONS, GUIDANCE, MESSAGES, PROBLEMS, PROMPTS, VERDICT, smsCountdown, stepOf } from './text.js';
+import {
+  $, announce, busy, clearText, describe, requireFilled, sessionEnded, setText, show, showError, whenSessionEnds,
+} from './ui.js';
 import { FrameUploader } from './uploader.js';
 
 const params = new URLSearchParams(window.location.search);
@@ -36,7 +38,11 @@ function stop(text) {
 }
 
 function formError(section, error) {
-  setText(section.querySelector('.form-error'), Array.isArray(error) ? error : describe(error));
+  if (!Array.isArray(error) && sessionEnded(error)) return;
+  const message = section.querySelector('.form-error');
+  setText(message, Array.isArray(error) ? error : describe(error));
+  message.tabIndex = -1; // the message takes the focus, so that it is read and found
+  message.focus();
 }
 
 // --- consent (授权提示) ------------------------------------------------------------------------
@@ -237,7 +243,9 @@ async function openCameraStep() {
     await openCamera($('preview'));
     flow.cameraOn = true;
   } catch (error) {
-    setText($('camera-error'), error.code === 'no_camera_api' ? MESSAGES.noCameraApi : MESSAGES.noCamera);
+    const missing = error.name === 'NotFoundError' || error.name === 'OverconstrainedError';
+    if (error.code === 'no_camera_api') cameraError(MESSAGES.noCameraApi);
+    else cameraError(missing ? MESSAGES.cameraMissing : MESSAGES.noCamera);
   }
   start.disabled = false;
 }
@@ -320,7 +328,8 @@ async function verify() {
       formError($('step-realname'), error);
       return;
     }
-    setText($('camera-error'), describe(error));
+    if (sessionEnded(error)) return;
+    cameraError(describe(error));
     start.disabled = false;
     return;
   }
@@ -355,10 +364,20 @@ async function verify() {
     flow.cameraOn = false;
     showVerdict(await complete(challenge.session_id));
   } catch (error) {
+    if (sessionEnded(error)) return;
     setPrompt(PROMPTS.placeFace);
-    setText($('camera-error'), describe(error));
+    cameraError(describe(error));
     start.disabled = false;
   }
+}
+
+/** A message under the camera, brought into view and given the focus (small screens hide it). */
+function cameraError(text) {
+  const message = $('camera-error');
+  setText(message, text);
+  message.tabIndex = -1;
+  message.scrollIntoView({ block: 'center' });
+  message.focus({ preventScroll: true });
 }
 
 function showVerdict(verdict) {
@@ -387,6 +406,11 @@ async function claim() {
       const { data } = await flow.channel.call('/v1/ecards', { method: 'POST' });
       await showEcard(data.ecard);
     } catch (error) {
+      if (error.code === 'face_verification_required') {
+        // The pass is older than the claim allows: verify again, from the camera.
+        $('verdict-claim').hidden = true;
+        $('verdict-retry').hidden = false;
+      }
       formError(section, error);
     }
   });
@@ -417,8 +441,17 @@ function wire() {
   $('verdict-claim').onclick = claim;
 }
 
+function startAgain() {
+  closeCamera($('preview'));
+  flow.cameraOn = false;
+  flow.channel = null;
+  flow.realname = null;
+  askConsent(PROBLEMS.session_ended);
+}
+
 async function boot() {
   wire();
+  whenSessionEnds(startAgain);
   if (!flow.clientId) {
     stop(MESSAGES.noClient);
     return;

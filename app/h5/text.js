@@ -96,6 +96,7 @@ export const MESSAGES = {
     'The camera cannot be used. Allow this app to use the camera in the system settings, then try again.',
   ],
   noCameraApi: ['当前环境不支持调用摄像头。', 'This environment cannot use the camera.'],
+  cameraMissing: ['没有找到可用的前置摄像头。', 'No front camera was found on this device.'],
   network: ['网络异常，请检查网络后重试。', 'Network error: check the connection and try again.'],
   unknown: ['出现错误，请稍后重试。', 'Something went wrong: try again later.'],
   stateMismatch: ['授权结果与请求不符，请重新授权。', 'The authorization answer does not match the request: start again.'],
@@ -135,4 +136,20 @@ export const PROBLEMS = {
   invalid_client: ['本页未登记为该应用的渠道，请联系应用提供方', 'This page is not registered for the app: contact its provider'],
   invalid_redirect_uri: ['本页地址未登记为该渠道的回调地址', "This page's address is not a registered redirect URI of the channel"],
   invalid_scope: ['该渠道无权申请这些权限', 'The channel may not ask for these permissions'],
+  insufficient_scope: [
+    '授权中没有这一步所需的权限，请重新授权',
+    'The authorization does not cover this step: authorise again with the permissions it needs',
+  ],
+  session_ended: ['登录已失效，请重新授权', 'Your session has ended: authorise again'],
+  database_unavailable: ['服务暂时不可用，请稍后重试', 'The service is unavailable for a moment: try again shortly'],
+  frame_index_mismatch: ['画面上传中断，请重新开始核验', 'The upload was interrupted: start the verification again'],
+};
+
+// What a field that fails the API's validation (`invalid_request` with `fields`) must hold.
+export const FIELD_RULES = {
+  phone: ['请输入 11 位手机号码', 'Enter an 11-digit mobile number'],
+  password: ['请输入密码（8 位以上）', 'Enter a password of 8 or more characters'],
+  sms_code: ['请输入 6 位验证码', 'Enter the 6-digit code'],
+  name: ['请输入正确的姓名', 'Enter the name as on the card'],
+  id_number: ['身份证号码不正确', 'This is not a valid citizen ID number'],
 };

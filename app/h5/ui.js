@@ -1,6 +1,6 @@
 // Showing steps, bilingual text, field errors and announcements. No knowledge of the API.
 
-import { MESSAGES, PROBLEMS } from './text.js';
+import { FIELD_RULES, MESSAGES, PROBLEMS } from './text.js';
 
 export const $ = (id) => document.getElementById(id);
 
@@ -73,20 +73,38 @@ export function clearErrors(form) {
  */
 export function showError(form, error, fieldNames = {}) {
   clearErrors(form);
+  if (sessionEnded(error)) return;
   const named = (error.fields || [])
-    .map((field) => fieldNames[field] || field)
-    .map((name) => form.elements.namedItem(name))
-    .filter((input) => input instanceof HTMLElement);
+    .map((field) => [field, form.elements.namedItem(fieldNames[field] || field)])
+    .filter(([, input]) => input instanceof HTMLElement);
   const text = describe(error);
   if (!named.length) {
-    setText(form.querySelector('.form-error'), text);
+    const message = form.querySelector('.form-error');
+    setText(message, text);
+    message.tabIndex = -1; // the message takes the focus, so that it is read and found
+    message.focus();
     return;
   }
-  for (const input of named) {
+  for (const [field, input] of named) {
     input.setAttribute('aria-invalid', 'true');
-    setText($(input.getAttribute('aria-describedby').split(' ')[0]), text);
+    const own = error.code === 'invalid_request' && FIELD_RULES[field] ? FIELD_RULES[field] : text;
+    setText($(input.getAttribute('aria-describedby').split(' ')[0]), own);
   }
-  named[0].focus();
+  named[0][1].focus();
+}
+
+let onSessionEnded = null;
+
+/** What to do when the channel's grant is gone (the page starts again at the consent prompt). */
+export function whenSessionEnds(handler) {
+  onSessionEnded = handler;
+}
+
+/** True (and the page sent back to the consent prompt) when `error` says the session has ended. */
+export function sessionEnded(error) {
+  if (!error || error.code !== 'session_ended' || !onSessionEnded) return false;
+  onSessionEnded();
+  return true;
 }
 
 /** Check `required` fields before sending; false (and the first empty field focused) if one is empty. */
@@ -117,6 +135,11 @@ export async function busy(form, work) {
     controls.forEach((control, i) => { control.disabled = before[i]; });
     form.removeAttribute('aria-busy');
     const invalid = form.querySelector('[aria-invalid="true"]');
+    const message = form.querySelector('.form-error');
     if (invalid && !form.hidden) invalid.focus();
+    else if (message && message.textContent && !form.hidden) {
+      message.tabIndex = -1;
+      message.focus();
+    }
   }
 }

@@ -13,6 +13,7 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import hashlib
+import json
 import re
 import secrets
 import time
@@ -269,6 +270,35 @@ def test_the_genuine_holder_claims_the_ecard_and_a_relying_party_verifies_its_qr
                        headers={"Authorization": f"Bearer {hospital}"})
     assert again.json()["code"] == "qrcode_used"
 
+    # The access token expires while the page is open (the API answers 401): two taps on 刷新二维码
+    # meet it together and share one renewal, since a refresh token is spent by its first use and
+    # a second use would revoke the whole grant; the page goes on with the new token.
+    expired = {"answers": 2}
+
+    def ecard_me(route: Route) -> None:
+        if expired["answers"]:
+            expired["answers"] -= 1
+            route.fulfill(status=401, content_type="application/problem+json",
+                          body=json.dumps({"status": 401, "code": "invalid_token", "detail": "expired"}))
+        else:
+            route.continue_()
+
+    renewals: list[str] = []
+    read_again: list[int] = []
+    page.on("request", lambda r: renewals.append(r.post_data or "")
+            if r.url.endswith("/v1/oauth/token") and "refresh_token" in (r.post_data or "") else None)
+    page.on("response", lambda r: read_again.append(r.status) if r.url.endswith("/v1/ecards/me") else None)
+    page.route("**/v1/ecards/me", ecard_me)
+    page.get_by_role("button", name="刷新二维码").dblclick()
+    for _ in range(100):  # at most 10 s for both taps to be answered
+        if read_again.count(200) >= 2:
+            break
+        page.wait_for_timeout(100)
+    assert read_again.count(200) == 2
+    assert len(renewals) == 1
+    expect(page.locator("#qr-error")).to_be_empty()
+    page.unroute("**/v1/ecards/me")
+
     # The card is reported lost at a counter: the page says why, and shows no code.
     counter = service.token("counter", "card:manage")
     lost = httpx.post(f"{service.url}/v1/cards/{card_no}/loss-reports", json={"kind": "temporary"}, timeout=30,
@@ -280,6 +310,19 @@ def test_the_genuine_holder_claims_the_ecard_and_a_relying_party_verifies_its_qr
     expect(card.locator("#ec-state")).to_contain_text("暂停使用")
     expect(page.locator("#qr-block")).to_be_hidden()
     walk.shot("ecard-suspended")
+
+    # The grant ends (the refresh token is refused): the page starts again at the consent prompt
+    # and says why, rather than failing on every tap.
+    page.route("**/v1/ecards/me", lambda route: route.fulfill(
+        status=401, content_type="application/problem+json",
+        body=json.dumps({"status": 401, "code": "invalid_token", "detail": "expired"})))
+    page.route("**/v1/oauth/token", lambda route: route.fulfill(
+        status=400, content_type="application/json",
+        body=json.dumps({"error": "invalid_grant", "error_description": "the refresh token is not valid"})))
+    page.get_by_role("button", name="刷新状态").click()
+    expect(page.locator("#step-consent")).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    expect(page.locator("#step-consent .form-error")).to_contain_text("登录已失效")
+    walk.shot("session-ended")
     assert not page.errors  # type: ignore[attr-defined]
 
 
