@@ -21,7 +21,7 @@ from app.config import Settings, load_settings
 from app.domain.cards.periodic import periodic_sweep
 from app.errors import DomainError
 from app.face.engine import FaceEngine
-from app.http import accounts, admin, cards, dev, discovery, ecards, face, h5, health, oauth, qrcodes, realname
+from app.http import accounts, admin, cards, dev, discovery, ecards, face, h5, health, oauth, qrcodes, realname, records
 from app.http.deps import DEPENDENCIES
 from app.http.openapi_document import refine
 from app.http.problems import domain_error_handler, http_error_handler, unhandled_error_handler
@@ -54,6 +54,7 @@ def create_app(
         admin.AdminController,
         discovery.jwks, discovery.status_list, ecards.EcardController, qrcodes.QrCodeController,
         cards.CardController,
+        records.RecordController,
         face.FaceController,
         h5.page, h5.asset,  # the reference H5 client (not API operations: outside the OpenAPI document)
     ]

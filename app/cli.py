@@ -141,6 +141,33 @@ def cards_import(file: Path, quiet: bool) -> None:
         sys.exit(1)
 
 
+@main.group()
+def records() -> None:
+    """Social insurance records: monthly contributions and the medical individual account."""
+
+
+@records.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--quiet", is_flag=True, help="no progress bar")
+def records_import(file: Path, quiet: bool) -> None:
+    """Load contributions and medical-account entries from JSON lines; re-running changes nothing."""
+    total = count_lines(file)
+    progress = Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                        disable=quiet, transient=False, console=None)
+    with progress:
+        task = progress.add_task("records", total=total)
+        report = run_with_services(
+            lambda s: s.record_importer.import_file(file, lambda n: progress.advance(task, n)))
+    for problem in sorted([*report.errors, *report.conflicts], key=lambda p: p.line):
+        click.echo(f"line {problem.line}: {problem.message}", err=True)
+    click.echo(json.dumps({
+        "rows": report.rows, "added": report.added, "unchanged": report.unchanged,
+        "conflicts": len(report.conflicts), "errors": len(report.errors),
+    }))
+    if report.errors or report.conflicts:
+        sys.exit(1)
+
+
 main.add_command(keys)
 main.add_command(qa)
 qa.add_command(qa_run)

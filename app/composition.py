@@ -18,6 +18,8 @@ from app.domain.ecards import EcardService, FaceEvidence
 from app.domain.face_sessions import FaceSessionService, StoredFaceEvidence
 from app.domain.qrcodes import QrCodeService
 from app.domain.realname import RealnameService
+from app.domain.records import RecordService
+from app.domain.records_import import RecordImporter
 from app.domain.registry import RegistryImporter
 from app.domain.status_list import StatusListService
 from app.domain.uow import Storage
@@ -130,6 +132,8 @@ def _build(settings: Settings, clock: Clock, vault: Vault, storage: Storage, eng
         consent=ConsentService(storage, clock),
         realname=realname,
         registry=RegistryImporter(storage, clock, vault, _check_photo),
+        records=RecordService(storage),
+        record_importer=RecordImporter(storage, clock, vault),
         issuance=issuance,
         cards=build_card_service(storage, clock, vault, issuance.ecards),
         face=FaceSessionService(storage, clock, vault, engine, realname,

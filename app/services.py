@@ -14,6 +14,8 @@ from app.domain.ecards import ECARD_TOKEN_LIFETIME, EcardService
 from app.domain.face_sessions import FaceSessionService
 from app.domain.qrcodes import QrCodeService
 from app.domain.realname import RealnameService
+from app.domain.records import RecordService
+from app.domain.records_import import RecordImporter
 from app.domain.registry import RegistryImporter
 from app.domain.status_list import STATUS_LIST_LIFETIME, StatusListService
 from app.domain.uow import Storage
@@ -51,6 +53,8 @@ class Services:
     consent: ConsentService
     realname: RealnameService
     registry: RegistryImporter
+    records: RecordService
+    record_importer: RecordImporter
     issuance: Issuance
     cards: CardService
     face: FaceSessionService

@@ -70,7 +70,7 @@ class RegistryImporter:
         report = ImportReport()
         batch: list[tuple[int, NewCard]] = []
         today = self._clock.now().date()
-        for line_no, text in _lines(path):
+        for line_no, text in read_lines(path):
             try:
                 if isinstance(text, BadRow):
                     raise text
@@ -241,7 +241,7 @@ def _date(value: object, key: str) -> date | None:
         raise BadRow(f"{key}: a date YYYY-MM-DD") from None
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str | BadRow]]:
+def read_lines(path: Path) -> Iterator[tuple[int, str | BadRow]]:
     """The non-blank lines as text, or as the reason a line cannot be read (it is not UTF-8)."""
     with path.open("rb") as handle:
         for line_no, raw in enumerate(handle, start=1):

@@ -17,6 +17,7 @@ from app.domain.leases import LeaseRepository
 from app.domain.limits import RateLimitRepository
 from app.domain.qrcodes import QrCodeRepository
 from app.domain.realname import RealnameRepository
+from app.domain.records import RecordRepository
 
 
 class UnitOfWork(Protocol):
@@ -49,6 +50,8 @@ class UnitOfWork(Protocol):
     def face_sessions(self) -> FaceSessionRepository: ...
     @property
     def leases(self) -> LeaseRepository: ...
+    @property
+    def records(self) -> RecordRepository: ...
 
 
 class Storage(Protocol):

@@ -20,6 +20,7 @@ from app.storage.repositories.holders import HolderSeal
 from app.storage.repositories.leases import SqlLeases
 from app.storage.repositories.limits import SqlLimits
 from app.storage.repositories.realname import SqlRealname
+from app.storage.repositories.records import SqlRecords
 from app.storage.sql import Sql
 
 
@@ -43,6 +44,7 @@ class SqlUnitOfWork:
         self.ecard_usage = SqlEcardUsage(sql)
         self.face_sessions = SqlFaceSessions(sql)
         self.leases = SqlLeases(sql)
+        self.records = SqlRecords(sql)
 
 
 class Transactional(Protocol):

@@ -3,10 +3,10 @@
 `FakeStorage` holds every repository of `app.domain.uow.UnitOfWork` in memory: accounts, SMS codes,
 tokens, channels, consents and authorization codes, rate counters, real-name checks, cards with
 their history, e-cards with their links, status lists and usage history, QR codes, face sessions
-with their frames, the audit log and leases. A unit of work is serialised and rolled back on an
-exception, as the SQLite storage's are. The repository contract suite (tests/contract) runs the
-same rules against it and against SQLite and PostgreSQL, so the fakes cannot drift from the real
-thing.
+with their frames, the audit log, leases and social insurance records. A unit of work is
+serialised and rolled back on an exception, as the SQLite storage's are. The repository contract
+suite (tests/contract) runs the same rules against it and against SQLite and PostgreSQL, so the
+fakes cannot drift from the real thing.
 """
 
 from tests.unit.fakes.accounts import FakeAccounts, FakeChannels, FakeSmsCodes, FakeTokens
@@ -18,6 +18,7 @@ from tests.unit.fakes.ecard_usage import FakeEcardUsage
 from tests.unit.fakes.ecards import FakeEcards, FakeQrCodes
 from tests.unit.fakes.face_sessions import FakeFaceSessions
 from tests.unit.fakes.issuance import CARD_NO, HOLDER, ISSUER, Issuance
+from tests.unit.fakes.records import FakeRecords
 from tests.unit.fakes.state import FakeState
 from tests.unit.fakes.storage import FakeStorage, FakeUnitOfWork
 from tests.unit.fakes.values import AGENT_ID, HOLDER_ID, OTHER_ID, START, VAULT, card
@@ -43,6 +44,7 @@ __all__ = [
     "FakeLimits",
     "FakeQrCodes",
     "FakeRealname",
+    "FakeRecords",
     "FakeSmsCodes",
     "FakeState",
     "FakeStorage",

@@ -15,6 +15,7 @@ from app.domain.ecards import Ecard
 from app.domain.face_sessions import FaceSession, StoredFrame, StoredTemplate
 from app.domain.qrcodes import QrCode
 from app.domain.realname import RealnameCheck
+from app.domain.records import Contribution, MedicalEntry
 from app.domain.status_list import StatusListInfo
 
 
@@ -41,6 +42,9 @@ class FakeState:
     ecard_links: dict[tuple[str, str, int], datetime] = field(default_factory=dict)
     qrcodes: dict[str, QrCode] = field(default_factory=dict)
     ecard_usage: list[RecordedUsage] = field(default_factory=list)
+    # (person, insurance, period) → the month's contribution; medical entries in loading order.
+    contributions: dict[tuple[str, str, str], Contribution] = field(default_factory=dict)
+    medical_entries: list[MedicalEntry] = field(default_factory=list)
     face_sessions: dict[str, FaceSession] = field(default_factory=dict)
     # (session_id, seq) → the sealed analysis with its capture time, and the sealed figures.
     face_frames: dict[tuple[str, int], tuple[StoredFrame, bytes]] = field(default_factory=dict)
