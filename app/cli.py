@@ -19,7 +19,7 @@ from app.clock import rfc3339
 from app.composition import open_services
 from app.config import ConfigError, Settings, load_settings
 from app.domain.channels import FACE_CHALLENGES, KINDS, NewChannel
-from app.domain.registry import count_lines
+from app.domain.registry import ImportReport, count_lines
 from app.errors import DomainError
 from app.qa.cli import qa
 from app.qa.run import run as qa_run
@@ -119,26 +119,7 @@ def cards() -> None:
 @click.option("--quiet", is_flag=True, help="no progress bar")
 def cards_import(file: Path, quiet: bool) -> None:
     """Load card records from JSON lines; re-running the same file changes nothing."""
-    total = count_lines(file)
-    progress = Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                        disable=quiet, transient=False, console=None)
-    with progress:
-        task = progress.add_task("cards", total=total)
-        try:
-            report = run_with_services(
-                lambda s: s.registry.import_file(file, lambda n: progress.advance(task, n)))
-        except UnicodeDecodeError as exc:
-            raise click.ClickException(f"{file} is not UTF-8 text: {exc}") from exc
-    for problem in report.errors:
-        click.echo(f"line {problem.line}: {problem.message}", err=True)
-    for problem in report.conflicts:
-        click.echo(f"line {problem.line}: {problem.message}", err=True)
-    click.echo(json.dumps({
-        "rows": report.rows, "added": report.added, "unchanged": report.unchanged,
-        "conflicts": len(report.conflicts), "errors": len(report.errors),
-    }))
-    if report.errors or report.conflicts:
-        sys.exit(1)
+    _import_lines(file, quiet, "cards", lambda s, advance: s.registry.import_file(file, advance))
 
 
 @main.group()
@@ -151,13 +132,21 @@ def records() -> None:
 @click.option("--quiet", is_flag=True, help="no progress bar")
 def records_import(file: Path, quiet: bool) -> None:
     """Load contributions and medical-account entries from JSON lines; re-running changes nothing."""
-    total = count_lines(file)
+    _import_lines(file, quiet, "records", lambda s, advance: s.record_importer.import_file(file, advance))
+
+
+def _import_lines(file: Path, quiet: bool, what: str,
+                  load: Callable[[Services, Callable[[int], None]], Awaitable[ImportReport]]) -> None:
+    """Run a JSON-lines import with a progress bar; print each refused line, then the counts as
+    JSON; exit 1 when any line was refused."""
     progress = Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                         disable=quiet, transient=False, console=None)
     with progress:
-        task = progress.add_task("records", total=total)
-        report = run_with_services(
-            lambda s: s.record_importer.import_file(file, lambda n: progress.advance(task, n)))
+        task = progress.add_task(what, total=count_lines(file))
+        try:
+            report = run_with_services(lambda s: load(s, lambda n: progress.advance(task, n)))
+        except UnicodeDecodeError as exc:
+            raise click.ClickException(f"{file} is not UTF-8 text: {exc}") from exc
     for problem in sorted([*report.errors, *report.conflicts], key=lambda p: p.line):
         click.echo(f"line {problem.line}: {problem.message}", err=True)
     click.echo(json.dumps({
