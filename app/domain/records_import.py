@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from app.domain.idnumber import parse_id_number
 from app.domain.records import INSURANCES, PERIOD, Contribution, Insurance, MedicalEntry
-from app.domain.registry import BadRow, ImportReport, RowError, read_lines
+from app.domain.registry import BadRow, ImportReport, RowError, import_lines
 from app.errors import DomainError
 
 if TYPE_CHECKING:
@@ -167,28 +167,11 @@ class RecordImporter:
 
         `progress` is called with the number of lines handled since the previous call.
         """
-        report = ImportReport()
-        batch: list[tuple[int, Record]] = []
         today = self._clock.now().date()
-        for line_no, line in read_lines(path):
-            try:
-                if isinstance(line, BadRow):
-                    raise line
-                batch.append((line_no, self._parser.record(parse_line(line), today)))
-            except BadRow as exc:
-                report.errors.append(RowError(line_no, str(exc)))
-                if progress:
-                    progress(1)
-            if len(batch) >= BATCH:
-                await self._flush(batch, report, progress)
-        await self._flush(batch, report, progress)
-        report.errors.sort(key=lambda e: e.line)
-        return report
+        return await import_lines(path, lambda line: self._parser.record(parse_line(line), today), self._store,
+                                  progress, BATCH)
 
-    async def _flush(self, batch: list[tuple[int, Record]], report: ImportReport,
-                     progress: Callable[[int], None] | None) -> None:
-        if not batch:
-            return
+    async def _store(self, batch: list[tuple[int, Record]], report: ImportReport) -> None:
         async with self._storage.unit_of_work() as uow:
             outcomes = [await (uow.records.add_contribution(r) if isinstance(r, Contribution)
                                else uow.records.add_medical_entry(r)) for _, r in batch]
@@ -201,6 +184,3 @@ class RecordImporter:
                 report.conflicts.append(RowError(
                     line_no, f"{record.insurance} {record.period} of this person is on record with "
                              "different data; not changed"))
-        if progress:
-            progress(len(batch))
-        batch.clear()

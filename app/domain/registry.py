@@ -7,10 +7,10 @@ import json
 import os
 import re
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
@@ -31,6 +31,7 @@ REQUIRED = ("card_no", "name", "id_number", "aab301")
 OPTIONAL_TEXT = ("phone", "address", "postcode", "ethnicity", "bank")
 KNOWN_KEYS = frozenset((*REQUIRED, *OPTIONAL_TEXT, "photo", "collected_on", "financial_active"))
 BATCH = 500
+T = TypeVar("T")
 
 class RowError(msgspec.Struct, frozen=True):
     line: int
@@ -55,6 +56,38 @@ class BadRow(Exception):
 PhotoCheck = Callable[[bytes], None]
 
 
+async def import_lines(
+    path: Path, parse: Callable[[str], T], store: Callable[[list[tuple[int, T]], ImportReport], Awaitable[None]],
+    progress: Callable[[int], None] | None = None, batch_size: int = BATCH,
+) -> ImportReport:
+    """A JSON-lines import: each line parsed (`BadRow` is that line's error), the good ones stored
+    in batches of `batch_size`, `progress` told of every line handled."""
+    report = ImportReport()
+    batch: list[tuple[int, T]] = []
+
+    async def flush() -> None:
+        if batch:
+            await store(batch, report)
+            if progress:
+                progress(len(batch))
+            batch.clear()
+
+    for line_no, text in read_lines(path):
+        try:
+            if isinstance(text, BadRow):
+                raise text
+            batch.append((line_no, parse(text)))
+        except BadRow as exc:
+            report.errors.append(RowError(line_no, str(exc)))
+            if progress:
+                progress(1)
+        if len(batch) >= batch_size:
+            await flush()
+    await flush()
+    report.errors.sort(key=lambda e: e.line)
+    return report
+
+
 class RegistryImporter:
     def __init__(self, storage: Storage, clock: Clock, vault: Vault, check_photo: PhotoCheck) -> None:
         self._storage = storage
@@ -67,28 +100,11 @@ class RegistryImporter:
 
         `progress` is called with the number of lines handled since the previous call.
         """
-        report = ImportReport()
-        batch: list[tuple[int, NewCard]] = []
         today = self._clock.now().date()
-        for line_no, text in read_lines(path):
-            try:
-                if isinstance(text, BadRow):
-                    raise text
-                batch.append((line_no, self._row(json_object(text), path.parent, today)))
-            except BadRow as exc:
-                report.errors.append(RowError(line_no, str(exc)))
-                if progress:
-                    progress(1)
-            if len(batch) >= BATCH:
-                await self._flush(batch, report, progress)
-        await self._flush(batch, report, progress)
-        report.errors.sort(key=lambda e: e.line)
-        return report
+        return await import_lines(path, lambda text: self._row(json_object(text), path.parent, today),
+                                  self._store, progress)
 
-    async def _flush(self, batch: list[tuple[int, NewCard]], report: ImportReport,
-                     progress: Callable[[int], None] | None) -> None:
-        if not batch:
-            return
+    async def _store(self, batch: list[tuple[int, NewCard]], report: ImportReport) -> None:
         async with self._storage.unit_of_work() as uow:
             outcomes = await uow.cards.import_batch([card for _, card in batch], self._clock.now())
         for (line_no, card), outcome in zip(batch, outcomes, strict=True):
@@ -102,9 +118,6 @@ class RegistryImporter:
             else:
                 report.conflicts.append(RowError(
                     line_no, f"card {card.record.card_no} is on record with different data; not changed"))
-        if progress:
-            progress(len(batch))
-        batch.clear()
 
     def _row(self, row: dict[str, Any], base: Path, today: date) -> NewCard:
         unknown = sorted(set(row) - KNOWN_KEYS)
