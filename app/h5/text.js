@@ -147,9 +147,9 @@ export const PROBLEMS = {
 
 // What a field that fails the API's validation (`invalid_request` with `fields`) must hold.
 export const FIELD_RULES = {
-  phone: ['请输入 11 位手机号码', 'Enter an 11-digit mobile number'],
+  phone: PROBLEMS.invalid_phone,
   password: ['请输入密码（8 位以上）', 'Enter a password of 8 or more characters'],
   sms_code: ['请输入 6 位验证码', 'Enter the 6-digit code'],
-  name: ['请输入正确的姓名', 'Enter the name as on the card'],
-  id_number: ['身份证号码不正确', 'This is not a valid citizen ID number'],
+  name: PROBLEMS.invalid_name,
+  id_number: PROBLEMS.invalid_id_number,
 };
