@@ -67,7 +67,8 @@ class UsageParty(Wire):
 
 
 class UsageEntry(Wire):
-    kind: Literal["qrcode_verified", "claimed", "channel_linked", "channel_unlinked"]
+    kind: Literal["qrcode_verified", "claimed", "channel_linked", "channel_unlinked", "loss_reported",
+                  "unlocked", "cancelled", "family_linked", "family_unlinked", "family_qrcode_verified"]
     at: str
     party: UsageParty
 

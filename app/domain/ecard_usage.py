@@ -17,7 +17,13 @@ if TYPE_CHECKING:
     from app.domain.channels import Channel
     from app.domain.uow import UnitOfWork
 
-UsageKind = Literal["qrcode_verified", "claimed", "channel_linked", "channel_unlinked"]
+UsageKind = Literal[
+    "qrcode_verified", "claimed", "channel_linked", "channel_unlinked",
+    # the holder's own acts from an app (scope ecard:manage)
+    "loss_reported", "unlocked", "cancelled",
+    # the family service: a link made or ended, a relative's card shown by the holder
+    "family_linked", "family_unlinked", "family_qrcode_verified",
+]
 DEFAULT_PAGE: Final = 20
 MAX_PAGE: Final = 100
 _CURSOR = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?\+00:00)\|([1-9]\d{0,17})$")

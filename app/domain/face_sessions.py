@@ -75,6 +75,7 @@ class FaceSession(msgspec.Struct, frozen=True, kw_only=True):
     status: SessionStatus = "open"
     reason: str | None = None
     completed_at: datetime | None = None
+    spent_on: str | None = None  # the holder's act a passed session was spent on (app/domain/face_proof.py)
 
 
 class StoredTemplate(msgspec.Struct, frozen=True, kw_only=True):
@@ -142,6 +143,11 @@ class FaceSessionRepository(Protocol):
     async def drop_frames(self, session_id: str) -> None: ...
 
     async def passed_since(self, account_id: int, since: datetime) -> PassedFace | None: ...
+
+    async def spend(self, session_id: str, act: str, at: datetime) -> str | None:
+        """Mark the session spent on `act` unless it is spent already, in one statement; None when
+        it was marked now, else the act it was spent on before."""
+        ...
 
     async def template(self, card_no: str) -> StoredTemplate | None: ...
 

@@ -39,6 +39,12 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
         self.require(scope)
         return self.account_id, self.client_id
 
+    def acting_for_user_with_any(self, *scopes: str) -> tuple[int, str]:
+        """As `acting_for_user`, for endpoints that serve several scopes (the face check proves a
+        claim and the holder's own acts alike); `insufficient_scope` names the first."""
+        held = next((scope for scope in scopes if scope in self.scopes), scopes[0])
+        return self.acting_for_user(held)
+
     def channel(self, scope: str) -> str:
         """client_id of a channel acting for itself (client_credentials) with `scope`."""
         if self.kind != "channel" or self.client_id is None:

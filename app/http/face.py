@@ -25,7 +25,8 @@ from models.face import (
     LightColor,
 )
 
-SCOPE = "ecard:claim"
+# The face check proves a claim (ecard:claim) or one of the holder's own acts (ecard:manage).
+SCOPES = ("ecard:claim", "ecard:manage")
 # One request may carry several frames (an app) or one (a mini-program); a bound on the body keeps
 # a single upload from holding the server's memory.
 MAX_UPLOAD_BYTES = 12 * DEFAULT_LIMITS.max_bytes
@@ -45,7 +46,7 @@ class FaceController(Controller):
 
         201 with a new challenge; 200 with the same session while the check's session is open.
         """
-        account_id, client_id = principal.acting_for_user(SCOPE)
+        account_id, client_id = principal.acting_for_user_with_any(*SCOPES)
         started = await services.face.start(account_id, client_id, data.realname_id, data.biometric_consent)
         session = started.session
         challenge = FaceChallenge(
@@ -60,7 +61,7 @@ class FaceController(Controller):
     async def frames(self, session_id: FromPath[str], request: Request[Any, Any, Any],
                      services: ServicesDep, principal: PrincipalDep) -> FramesReceived:
         """Upload JPEG/PNG frames in capture order, each a multipart part named `frame`."""
-        account_id, client_id = principal.acting_for_user(SCOPE)
+        account_id, client_id = principal.acting_for_user_with_any(*SCOPES)
         if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
             raise UnsupportedMedia("send frames as multipart/form-data parts named 'frame'",
                                    code="multipart_required")
@@ -97,7 +98,7 @@ class FaceController(Controller):
     async def complete(self, session_id: FromPath[str], services: ServicesDep,
                        principal: PrincipalDep) -> FaceResult:
         """The verdict: `passed`, or `failed` with a reason code; the session cannot be reused."""
-        account_id, client_id = principal.acting_for_user(SCOPE)
+        account_id, client_id = principal.acting_for_user_with_any(*SCOPES)
         verdict = await services.face.complete(session_id, account_id, client_id)
         hint = None if verdict.hint is None else Hint(zh=verdict.hint.zh, en=verdict.hint.en)
         return FaceResult(session_id=verdict.session_id, status=verdict.status, reason=verdict.reason, hint=hint)

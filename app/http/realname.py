@@ -20,8 +20,9 @@ class RealnameController(Controller):
     async def check(
         self, data: JSONBody[RealnameRequest], services: ServicesDep, principal: PrincipalDep
     ) -> RealnameResult:
-        """Check name + ID number against the card registry; scope `ecard:claim`."""
-        account_id, client_id = principal.acting_for_user("ecard:claim")
+        """Check name + ID number against the card registry; scope `ecard:claim`, or `ecard:manage`
+        for the face check before one of the holder's own acts."""
+        account_id, client_id = principal.acting_for_user_with_any("ecard:claim", "ecard:manage")
         result = await services.realname.check(account_id, client_id, data.name, data.id_number)
         card = result.card
         return RealnameResult(

@@ -19,7 +19,7 @@ def _session(row: Row) -> FaceSession:
         actions=tuple(json.loads(row["actions"])), nonce=row["nonce"],
         biometric_consent_at=from_ts(row["biometric_consent_at"]), created_at=from_ts(row["created_at"]),
         expires_at=from_ts(row["expires_at"]), frame_count=row["frame_count"], status=row["status"],
-        reason=row["reason"], completed_at=opt_ts(row["completed_at"]),
+        reason=row["reason"], completed_at=opt_ts(row["completed_at"]), spent_on=row["spent_on"],
         light=tuple(msgspec.json.decode(row["light"], type=list[LightStep])) if row["light"] else (),
     )
 
@@ -119,6 +119,14 @@ class SqlFaceSessions:
         if row is None:
             return None
         return PassedFace(card_no=row["card_no"], session_id=row["id"], completed_at=from_ts(row["completed_at"]))
+
+    async def spend(self, session_id: str, act: str, at: datetime) -> str | None:
+        # The conditional UPDATE is the single-use guarantee: of racing acts, exactly one marks it.
+        if await self._sql.run("UPDATE face_sessions SET spent_on = ?, spent_at = ?"
+                               " WHERE id = ? AND spent_on IS NULL", (act, ts(at), session_id)) == 1:
+            return None
+        row = await self._sql.one("SELECT spent_on FROM face_sessions WHERE id = ?", (session_id,))
+        return "" if row is None else str(row["spent_on"])
 
     async def template(self, card_no: str) -> StoredTemplate | None:
         row = await self._sql.one(

@@ -113,6 +113,15 @@ class FakeFaceSessions:
             return None
         return PassedFace(card_no=latest.card_no, session_id=latest.id, completed_at=latest.completed_at)
 
+    async def spend(self, session_id: str, act: str, at: datetime) -> str | None:
+        session = self._s.face_sessions.get(session_id)
+        if session is None:
+            return ""
+        if session.spent_on is not None:
+            return session.spent_on
+        self._s.face_sessions[session_id] = msgspec.structs.replace(session, spent_on=act)
+        return None
+
     async def template(self, card_no: str) -> StoredTemplate | None:
         return self._s.card_templates.get(card_no)
 
