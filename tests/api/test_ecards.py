@@ -20,6 +20,8 @@ from app.config import Settings
 from app.domain.accounts import TokenRecord
 from app.domain.channels import Channel
 from app.domain.ecards import PassedFace
+from app.domain.face_sessions import FaceSession
+from app.domain.realname import RealnameCheck
 from app.security.secrets import digest, new_token
 from app.services import Services
 from tests.flow import bearer, card_row, write_jsonl
@@ -80,6 +82,26 @@ class World:
     def pass_face(self, account_id: int, card_no: str) -> None:
         self.face.passed[account_id] = PassedFace(card_no=card_no, session_id=new_token(8),
                                                   completed_at=self.clock.now())
+
+    async def passed_session(self, account_id: int, card_no: str, client_id: str = "demo-app",
+                             *, ago: timedelta = timedelta(0)) -> str:
+        """A face session of `account_id` on `card_no` that passed `ago`, on record as the engine
+        leaves one (a real-name check, the session, its verdict): the proof a holder's act spends."""
+        now = self.clock.now() - ago
+        check = RealnameCheck(id=new_token(8), account_id=account_id, client_id=client_id, card_no=card_no,
+                              created_at=now, expires_at=now + timedelta(minutes=10))
+        session_id = new_token(8)
+        async with self.services.storage.unit_of_work() as uow:
+            card = await uow.cards.get(card_no)
+            assert card is not None
+            await uow.realname.add(check)
+            assert await uow.face_sessions.add(FaceSession(
+                id=session_id, account_id=account_id, client_id=client_id, realname_id=check.id,
+                card_no=card_no, person=card.id_digest, actions=("blink",), nonce=new_token(8),
+                biometric_consent_at=now, created_at=now, expires_at=now + timedelta(minutes=3)))
+            assert await uow.face_sessions.set_status(session_id, "deciding", expected="open")
+            assert await uow.face_sessions.set_status(session_id, "passed", expected="deciding", at=now)
+        return session_id
 
     async def holder(self, phone: str, card_no: str, client_id: str = "demo-app") -> dict[str, str]:
         """An account whose face session for `card_no` just passed, and its channel token."""
