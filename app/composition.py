@@ -16,6 +16,7 @@ from app.domain.channels import ChannelService
 from app.domain.consent import ConsentService
 from app.domain.ecards import EcardService, FaceEvidence
 from app.domain.face_sessions import FaceSessionService, StoredFaceEvidence
+from app.domain.holder_acts import HolderActs
 from app.domain.qrcodes import QrCodeService
 from app.domain.realname import RealnameService
 from app.domain.records import RecordService
@@ -124,6 +125,7 @@ def _build(settings: Settings, clock: Clock, vault: Vault, storage: Storage, eng
     )
     issuance = build_issuance(settings, storage, clock, vault, StoredFaceEvidence(storage))
     realname = RealnameService(storage, clock, vault)
+    cards = build_card_service(storage, clock, vault, issuance.ecards)
     return Services(
         settings=settings, clock=clock, storage=storage, vault=vault,
         channels=ChannelService(storage, clock),
@@ -135,7 +137,8 @@ def _build(settings: Settings, clock: Clock, vault: Vault, storage: Storage, eng
         records=RecordService(storage),
         record_importer=RecordImporter(storage, clock, vault),
         issuance=issuance,
-        cards=build_card_service(storage, clock, vault, issuance.ecards),
+        cards=cards,
+        holder=HolderActs(storage, clock, cards, issuance.ecards),
         face=FaceSessionService(storage, clock, vault, engine, realname,
                                 threshold=settings.face_match_threshold,
                                 keep_frames=settings.face_audit_frames,

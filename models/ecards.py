@@ -13,6 +13,24 @@ QrCodeText = Annotated[str, msgspec.Meta(min_length=1, max_length=4096,
                                          description="the string read from the QR symbol")]
 
 
+FaceSessionId = Annotated[str, msgspec.Meta(
+    min_length=1, max_length=64, description="a face session of the holder that passed within 10 minutes")]
+
+
+class HolderLossReport(Wire):
+    """The holder reports the physical card lost from the app; only `temporary` (lifts itself after
+    7 days); a formal report is made at a counter (409 `formal_loss_at_counter`)."""
+
+    face_session_id: FaceSessionId
+    kind: Literal["temporary", "formal"] = "temporary"
+
+
+class HolderUnlock(Wire):
+    """The holder lifts the card's temporary loss report from the app."""
+
+    face_session_id: FaceSessionId
+
+
 class LinkedChannel(Wire):
     client_id: str
     linked_at: str

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from litestar import Controller, Response, delete, get, post
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from app.clock import rfc3339
 from app.domain.ecard_usage import DEFAULT_PAGE, MAX_PAGE
@@ -17,6 +17,8 @@ from app.http.openapi import NO_STORE_HEADERS, PROBLEMS
 from models.ecards import (
     ClaimedEcard,
     EcardView,
+    HolderLossReport,
+    HolderUnlock,
     LinkedChannel,
     RenewedEcard,
     StatusReference,
@@ -108,6 +110,43 @@ class EcardController(Controller):
                      for e in page.entries],
             next_cursor=page.next_cursor,
         )
+
+    @post("/me/loss-reports", status_code=200, responses=PROBLEMS)
+    async def report_loss(self, data: JSONBody[HolderLossReport], services: ServicesDep,
+                          principal: PrincipalDep) -> EcardView:
+        """The holder reports the physical card temporarily lost (临时挂失); the e-card is suspended.
+
+        Scope `ecard:manage` and a face session of the holder's card that passed within 10 minutes,
+        spent on this report (403 `face_verification_required`, 409 `face_session_used`). A formal
+        report stays with the counter (409 `formal_loss_at_counter`).
+        """
+        account_id, client_id = principal.acting_for_user("ecard:manage")
+        return ecard_view(await services.holder.report_loss(account_id, client_id, data.face_session_id,
+                                                            data.kind))
+
+    @post("/me/unlock", status_code=200, responses=PROBLEMS)
+    async def unlock_card(self, data: JSONBody[HolderUnlock], services: ServicesDep,
+                          principal: PrincipalDep) -> EcardView:
+        """The holder lifts the card's temporary loss report (解挂); the e-card is active again.
+
+        Scope `ecard:manage`, face session as for a loss report. A loss made by the 300-day rule is
+        lifted at a counter (409 `unlock_at_counter`), a formal one never (409
+        `formal_loss_irreversible`).
+        """
+        account_id, client_id = principal.acting_for_user("ecard:manage")
+        return ecard_view(await services.holder.unlock(account_id, client_id, data.face_session_id))
+
+    @delete("/me", status_code=204, responses=PROBLEMS)
+    async def cancel(
+        self, services: ServicesDep, principal: PrincipalDep,
+        face_session_id: Annotated[str, QueryParameter(min_length=1, max_length=64)],
+    ) -> None:
+        """The holder cancels the e-card (注销): it is invalid at once; a later claim issues a new one.
+
+        Scope `ecard:manage`, face session as for a loss report; the physical card is not touched.
+        """
+        account_id, client_id = principal.acting_for_user("ecard:manage")
+        await services.holder.cancel(account_id, client_id, face_session_id)
 
     @delete("/me/channels/{target:str}", status_code=204, responses=PROBLEMS)
     async def unlink(self, target: FromPath[str], services: ServicesDep, principal: PrincipalDep) -> None:

@@ -233,3 +233,27 @@ async def test_a_reservation_may_name_where_it_expects_to_start_and_be_given_bac
         after = await uow.face_sessions.get(s.id)
     assert after is not None
     assert after.frame_count == 2
+
+
+async def test_a_passed_session_is_spent_on_one_act_whoever_races_for_it(storage: Storage) -> None:
+    async with storage.unit_of_work() as uow:
+        account, _ = await arrange_checks(uow)
+        passed = session(account)
+        await uow.face_sessions.add(passed)
+        await uow.face_sessions.set_status(passed.id, "deciding", expected="open")
+        await uow.face_sessions.set_status(passed.id, "passed", expected="deciding", at=NOW)
+
+    async def spend(act: str) -> str | None:
+        async with storage.unit_of_work() as uow:
+            return await uow.face_sessions.spend(passed.id, act, NOW)
+
+    acts = [f"act-{n}" for n in range(6)]
+    outcomes = await asyncio.gather(*(spend(act) for act in acts))
+    assert outcomes.count(None) == 1
+    winner = acts[outcomes.index(None)]
+    assert all(outcome == winner for outcome in outcomes if outcome is not None)
+    async with storage.unit_of_work() as uow:
+        stored = await uow.face_sessions.get(passed.id)
+        assert await uow.face_sessions.spend(passed.id, "later", NOW) == winner
+    assert stored is not None
+    assert stored.spent_on == winner

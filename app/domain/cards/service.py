@@ -46,12 +46,15 @@ from app.domain.text import ascii_number
 from app.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RateLimited
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from app.clock import Clock
     from app.domain.cards.changes import CardChange, CardStateListener
     from app.domain.uow import Storage, UnitOfWork
     from app.security.vault import Vault
+
+    # A step a caller adds to a transition, run in its transaction with the card held, at the moment.
+    InTransition = Callable[[UnitOfWork, CardRecord, datetime], Awaitable[None]]
 
 _NUMBER_ATTEMPTS = 32
 
@@ -124,15 +127,19 @@ class CardService:
 
     async def report_loss(
         self, card_no: str, kind: LossKind, *, actor: Actor, holder_id_number: str | None = None,
+        within: InTransition | None = None,
     ) -> CardRecord:
         """A temporary (7 days) or formal (final) loss report. Anyone may report a card lost; the
-        holder's ID number is checked when given."""
+        holder's ID number is checked when given. `within` runs in the transition's transaction once
+        the card is held (the holder's own proof, when the holder acts from an app)."""
         holder = self._holder_digest(holder_id_number) if holder_id_number is not None else None
         action: LossAction = "report_temporary" if kind == "temporary" else "report_formal"
         at = self._clock.now()
         async with self._storage.unit_of_work() as uow:
             card = await _load(uow, card_no)
             agent = self._check_parties(card, holder, actor, at)
+            if within is not None:
+                await within(uow, card, at)
             loss = next_loss_state(card, action)
             after = msgspec.structs.replace(card, loss_state=loss, loss_since=at)
             event: CardChange = "temporary_loss" if kind == "temporary" else "formal_loss"
@@ -141,13 +148,19 @@ class CardService:
                 detail={"kind": kind},
             )
 
-    async def unlock(self, card_no: str, *, holder_id_number: str, actor: Actor) -> CardRecord:
-        """Lift a temporary loss report, or a 300-day one once the financial application is active."""
-        holder = self._holder_digest(holder_id_number)
+    async def unlock(self, card_no: str, *, holder_id_number: str | None, actor: Actor,
+                     within: InTransition | None = None) -> CardRecord:
+        """Lift a temporary loss report, or a 300-day one once the financial application is active.
+
+        The holder's ID number is required at a counter; a holder acting from an app proves who they
+        are in `within` instead (run in the transaction once the card is held)."""
+        holder = self._holder_digest(holder_id_number) if holder_id_number is not None else None
         at = self._clock.now()
         async with self._storage.unit_of_work() as uow:
             card = await _load(uow, card_no)
             agent = self._check_parties(card, holder, actor, at)
+            if within is not None:
+                await within(uow, card, at)
             loss = next_loss_state(card, "unlock")
             after = msgspec.structs.replace(card, loss_state=loss, loss_since=None)
             return await self._commit(

@@ -1,0 +1,132 @@
+"""The holder's own acts from an app (scope `ecard:manage`): report the physical card temporarily
+lost, lift that report, cancel the e-card.
+
+Each act is proven by a face session that passed within 10 minutes on the holder's card and is
+spent on it (`app.domain.face_proof`). The card's history names the app's channel as the one that
+acted; the e-card and the status list follow in the same transaction, so a relying party sees the
+change at once. What stays with the counter is refused with a code naming why: a formal loss
+report (`formal_loss_at_counter`), lifting a loss made by the 300-day rule (`unlock_at_counter`),
+and, through the card's own rules, anything on a card reported formally lost, replaced or
+cancelled.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from app.domain.cards.model import Actor, CardEvent, LossKind
+from app.domain.ecard_usage import UsageKind, usage_event
+from app.domain.face_proof import spend_face_pass
+from app.errors import Conflict, NotFound
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+    from datetime import datetime
+
+    from app.clock import Clock
+    from app.domain.cards.model import CardRecord
+    from app.domain.cards.service import CardService
+    from app.domain.ecards import Ecard, EcardService, EcardView
+    from app.domain.uow import Storage, UnitOfWork
+
+
+class HolderActs:
+    def __init__(self, storage: Storage, clock: Clock, cards: CardService, ecards: EcardService) -> None:
+        self._storage = storage
+        self._clock = clock
+        self._cards = cards
+        self._ecards = ecards
+
+    async def report_loss(self, account_id: int, client_id: str, face_session_id: str,
+                          kind: LossKind = "temporary") -> EcardView:
+        """Report the holder's physical card temporarily lost (临时挂失); the e-card is suspended."""
+        if kind != "temporary":
+            raise Conflict("a formal loss report is made at a counter, with the holder's ID",
+                           code="formal_loss_at_counter")
+        ecard = await self._ecard(account_id, client_id)
+        act = f"loss_report:{ecard.card_no}"
+        if not await self._retried(face_session_id, account_id, act):
+            await self._cards.report_loss(
+                ecard.card_no, "temporary", actor=Actor(channel=client_id),
+                within=self._proven(account_id, client_id, face_session_id, ecard, act, "loss_reported"))
+        return await self._ecards.me(account_id, client_id)
+
+    async def unlock(self, account_id: int, client_id: str, face_session_id: str) -> EcardView:
+        """Lift the card's temporary loss report (解挂); the e-card is active again."""
+        ecard = await self._ecard(account_id, client_id)
+        act = f"unlock:{ecard.card_no}"
+        if not await self._retried(face_session_id, account_id, act):
+            proof = self._proven(account_id, client_id, face_session_id, ecard, act, "unlocked")
+
+            async def temporary_only(uow: UnitOfWork, card: CardRecord, at: datetime) -> None:
+                if card.status == "normal" and card.loss_state == "overdue":
+                    # 如因金融应用未启用导致卡片社保应用被挂失，持卡人需启用卡片金融应用后，到人社部门解挂。
+                    raise Conflict("the card was reported lost by the 300-day rule: enable the financial "
+                                   "application at the bank, then have it unlocked at a counter",
+                                   code="unlock_at_counter", loss_state=card.loss_state)
+                await proof(uow, card, at)
+
+            await self._cards.unlock(ecard.card_no, holder_id_number=None, actor=Actor(channel=client_id),
+                                     within=temporary_only)
+        return await self._ecards.me(account_id, client_id)
+
+    async def cancel(self, account_id: int, client_id: str, face_session_id: str) -> None:
+        """Cancel the e-card (注销电子社保卡): it becomes invalid at once; the physical card is not
+        touched, and a later claim issues a new e-card."""
+        now = self._clock.now()
+        async with self._storage.unit_of_work() as uow:
+            ecard = await uow.ecards.for_holder(account_id, client_id)
+            if ecard is None:
+                raise NotFound("no e-card is linked to this account and channel", code="ecard_not_found")
+            act = f"ecard_cancel:{ecard.sign_no}"
+            if ecard.state == "invalid":
+                session = await uow.face_sessions.get(face_session_id)
+                if session is not None and session.account_id == account_id and session.spent_on == act:
+                    return  # this very cancellation, sent again
+                raise Conflict("the e-card is no longer valid", code="ecard_invalid", state=ecard.state)
+            await spend_face_pass(uow, face_session_id, account_id=account_id, card_no=ecard.card_no,
+                                  act=act, now=now)
+            await uow.ecards.set_state(ecard.sign_no, "invalid", now)
+            await uow.ecard_usage.record(usage_event(ecard.sign_no, "cancelled", now,
+                                                     await uow.channels.get(client_id), client_id))
+            card = await uow.cards.get(ecard.card_no)
+            if card is not None:
+                summary = card.summary()
+                await uow.cards.add_event(CardEvent(
+                    card_no=card.card_no, at=now, action="ecard_cancelled", actor=client_id, agent=None,
+                    before=summary, after=summary,
+                    detail={"sign_no": ecard.sign_no, "face_session": face_session_id}))
+            await uow.audit.record(now, "ecard.cancelled_by_holder", actor=client_id, subject=ecard.sign_no,
+                                   detail={"account_id": account_id, "card_no": ecard.card_no,
+                                           "face_session": face_session_id})
+
+    async def _ecard(self, account_id: int, client_id: str) -> Ecard:
+        """The holder's e-card through this channel; its card is what the acts touch."""
+        async with self._storage.unit_of_work() as uow:
+            ecard = await uow.ecards.for_holder(account_id, client_id)
+        if ecard is None:
+            raise NotFound("no e-card is linked to this account and channel", code="ecard_not_found")
+        if ecard.state == "invalid":
+            raise Conflict("the e-card is no longer valid; claim it again or go to a counter",
+                           code="ecard_invalid", state=ecard.state)
+        return ecard
+
+    async def _retried(self, face_session_id: str, account_id: int, act: str) -> bool:
+        """Whether this face session was spent on this very act already (a retry after a lost answer)."""
+        async with self._storage.unit_of_work() as uow:
+            session = await uow.face_sessions.get(face_session_id)
+        return session is not None and session.account_id == account_id and session.spent_on == act
+
+    @staticmethod
+    def _proven(account_id: int, client_id: str, face_session_id: str, ecard: Ecard, act: str,
+                kind: UsageKind) -> Callable[[UnitOfWork, CardRecord, datetime], Awaitable[None]]:
+        """The step the card transition runs with the card held: spend the face session on the act
+        and put the act in the e-card's usage history, both undone if the transition is refused."""
+
+        async def step(uow: UnitOfWork, card: CardRecord, at: datetime) -> None:
+            await spend_face_pass(uow, face_session_id, account_id=account_id, card_no=card.card_no,
+                                  act=act, now=at)
+            await uow.ecard_usage.record(usage_event(ecard.sign_no, kind, at, await uow.channels.get(client_id),
+                                                     client_id))
+
+        return step
