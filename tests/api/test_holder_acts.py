@@ -17,6 +17,7 @@ from tests.api.test_ecards import (
     world,  # noqa: F401 - the fixture, shared
 )
 from tests.api.test_qrcodes import relying_party, show
+from tests.flow import card_row
 
 MANAGE_SCOPES = (*HOLDER_SCOPES, "ecard:manage")
 CARD = "A00000001"
@@ -300,3 +301,24 @@ async def test_an_account_without_an_ecard_has_nothing_to_manage(world: World) -
     holder = Holder(world, account_id, await world.token(account_id, "demo-app", MANAGE_SCOPES))
     problem(await holder.report_loss(await holder.face()), 404, "ecard_not_found")
     problem(await holder.cancel(await holder.face()), 404, "ecard_not_found")
+
+
+@pytest.mark.parametrize(("scopes", "status"), [
+    (("ecard:read", "ecard:manage"), 201),
+    (("ecard:read", "ecard:claim"), 201),
+    (("ecard:read",), 403),
+])
+async def test_the_face_check_before_an_act_needs_ecard_manage_or_ecard_claim(
+        world: World, scopes: tuple[str, ...], status: int) -> None:
+    account_id = await world.account("13900000007")
+    headers = await world.token(account_id, "demo-app", scopes)
+    row = card_row(1)
+    r = await world.client.post("/v1/realname", headers=headers,
+                                json={"name": row["name"], "id_number": row["id_number"]})
+    assert r.status_code == status, r.text
+    started = await world.client.post("/v1/face/sessions", headers=headers,
+                                      json={"realname_id": r.json().get("realname_id", "x"),
+                                            "biometric_consent": True})
+    assert started.status_code == (201 if status == 201 else 403), started.text
+    if status == 403:
+        assert (r.json()["code"], r.json()["required_scope"]) == ("insufficient_scope", "ecard:claim")
