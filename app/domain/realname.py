@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import msgspec
 
@@ -36,6 +36,10 @@ PER_ACCOUNT = DailyLimit("realname:account", FAILURES_PER_ACCOUNT, _REFUSAL)
 PER_ID = DailyLimit("realname:id", FAILURES_PER_ID, _REFUSAL)
 
 
+# What a real-name check is for: a claim, or one of the holder's own acts (app/domain/holder_acts.py).
+Purpose = Literal["claim", "manage"]
+
+
 class RealnameCheck(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     account_id: int
@@ -62,7 +66,10 @@ class RealnameService:
         self._clock = clock
         self._vault = vault
 
-    async def check(self, account_id: int, client_id: str, name: str, id_number: str) -> RealnameResult:
+    async def check(self, account_id: int, client_id: str, name: str, id_number: str,
+                    purpose: Purpose = "claim") -> RealnameResult:
+        """The card of this name and ID number. For a claim it must be usable; before one of the
+        holder's own acts (`manage`) it must only be in use, lost or not."""
         now = self._clock.now()
         clean_name = normalise_name(name)
         if not clean_name or len(clean_name) > NAME_MAX:
@@ -91,7 +98,8 @@ class RealnameService:
         # Prefer the card in use; replaced ones stay on record beside their successor.
         matching.sort(key=lambda c: (c.status != "normal", c.loss_state != "none"))
         card = matching[0]
-        reason = card_usability(card)
+        reason = card_usability(card) if purpose == "claim" else (
+            None if card.status == "normal" else f"the card has been {card.status}")
         if reason is not None:
             raise Conflict(reason, code="card_not_usable", card_status=card.status,
                            loss_state=card.loss_state)

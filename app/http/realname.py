@@ -20,10 +20,15 @@ class RealnameController(Controller):
     async def check(
         self, data: JSONBody[RealnameRequest], services: ServicesDep, principal: PrincipalDep
     ) -> RealnameResult:
-        """Check name + ID number against the card registry; scope `ecard:claim`, or `ecard:manage`
-        for the face check before one of the holder's own acts."""
-        account_id, client_id = principal.acting_for_user_with_any("ecard:claim", "ecard:manage")
-        result = await services.realname.check(account_id, client_id, data.name, data.id_number)
+        """Check name + ID number against the card registry.
+
+        `purpose` `claim` (scope `ecard:claim`): the card must be usable. `manage` (scope
+        `ecard:manage`): the check before the face session that proves one of the holder's own acts;
+        a card reported lost passes, a replaced or cancelled one does not.
+        """
+        account_id, client_id = principal.acting_for_user("ecard:manage" if data.purpose == "manage"
+                                                          else "ecard:claim")
+        result = await services.realname.check(account_id, client_id, data.name, data.id_number, data.purpose)
         card = result.card
         return RealnameResult(
             realname_id=result.check.id,

@@ -303,22 +303,38 @@ async def test_an_account_without_an_ecard_has_nothing_to_manage(world: World) -
     problem(await holder.cancel(await holder.face()), 404, "ecard_not_found")
 
 
-@pytest.mark.parametrize(("scopes", "status"), [
-    (("ecard:read", "ecard:manage"), 201),
-    (("ecard:read", "ecard:claim"), 201),
-    (("ecard:read",), 403),
+@pytest.mark.parametrize(("purpose", "scopes", "status"), [
+    ("manage", ("ecard:read", "ecard:manage"), 201),
+    ("claim", ("ecard:read", "ecard:claim"), 201),
+    ("manage", ("ecard:read", "ecard:claim"), 403),
+    ("claim", ("ecard:read", "ecard:manage"), 403),
 ])
-async def test_the_face_check_before_an_act_needs_ecard_manage_or_ecard_claim(
-        world: World, scopes: tuple[str, ...], status: int) -> None:
+async def test_the_check_before_an_act_is_a_real_name_check_for_the_purpose_manage(
+        world: World, purpose: str, scopes: tuple[str, ...], status: int) -> None:
     account_id = await world.account("13900000007")
     headers = await world.token(account_id, "demo-app", scopes)
     row = card_row(1)
     r = await world.client.post("/v1/realname", headers=headers,
-                                json={"name": row["name"], "id_number": row["id_number"]})
+                                json={"name": row["name"], "id_number": row["id_number"], "purpose": purpose})
     assert r.status_code == status, r.text
-    started = await world.client.post("/v1/face/sessions", headers=headers,
-                                      json={"realname_id": r.json().get("realname_id", "x"),
-                                            "biometric_consent": True})
-    assert started.status_code == (201 if status == 201 else 403), started.text
     if status == 403:
-        assert (r.json()["code"], r.json()["required_scope"]) == ("insufficient_scope", "ecard:claim")
+        assert (r.json()["code"], r.json()["required_scope"]) == ("insufficient_scope", f"ecard:{purpose}")
+        return
+    started = await world.client.post("/v1/face/sessions", headers=headers,
+                                      json={"realname_id": r.json()["realname_id"], "biometric_consent": True})
+    assert started.status_code == 201, started.text
+
+
+async def test_a_card_reported_lost_passes_the_check_before_an_act_but_not_before_a_claim(
+        world: World) -> None:
+    holder = await holder_with_ecard(world)
+    await holder.report_loss(await holder.face())
+    row = card_row(1)
+    for purpose, status in (("claim", 409), ("manage", 201)):
+        r = await world.client.post("/v1/realname", headers=holder.headers, json={
+            "name": row["name"], "id_number": row["id_number"], "purpose": purpose})
+        assert r.status_code == status, r.text
+    await world.set_card(CARD, status="cancelled")
+    r = await world.client.post("/v1/realname", headers=holder.headers, json={
+        "name": row["name"], "id_number": row["id_number"], "purpose": "manage"})
+    problem(r, 409, "card_not_usable")
