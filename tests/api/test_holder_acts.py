@@ -338,3 +338,9 @@ async def test_a_card_reported_lost_passes_the_check_before_an_act_but_not_befor
     r = await world.client.post("/v1/realname", headers=holder.headers, json={
         "name": row["name"], "id_number": row["id_number"], "purpose": "manage"})
     problem(r, 409, "card_not_usable")
+
+
+async def test_options_on_the_ecard_names_both_its_methods(world: World) -> None:
+    r = await world.client.options("/v1/ecards/me")
+    assert r.status_code == 204
+    assert r.headers["allow"] == "DELETE, GET, OPTIONS"
