@@ -1,5 +1,6 @@
-"""The e-card's usage history: each QR verification, claim, channel link and unlink, recorded in
-the transaction of the event itself and read back by the holder newest first, a page at a time."""
+"""The e-card's usage history: each QR verification, claim, channel link and unlink, family link
+made or ended and family QR verification, recorded in the transaction of the event itself and read
+back by the holder newest first, a page at a time."""
 
 from __future__ import annotations
 
@@ -34,9 +35,17 @@ class CursorInvalidError(DomainError):
     default_code = "cursor_invalid"
 
 
+class FamilyMember(msgspec.Struct, frozen=True, kw_only=True):
+    """The other person of a family link, masked as when it happened: 张*, 440305********123X."""
+
+    name: str
+    id_number: str
+
+
 class UsageEvent(msgspec.Struct, frozen=True, kw_only=True):
     """One use of an e-card; the party is the channel or relying party involved, named as it was
-    called when it happened."""
+    called when it happened. `family_member` is the other person of a family link (the family kinds
+    only)."""
 
     sign_no: str
     kind: UsageKind
@@ -44,6 +53,7 @@ class UsageEvent(msgspec.Struct, frozen=True, kw_only=True):
     client_id: str
     party_name: str
     party_kind: str
+    family_member: FamilyMember | None = None
 
 
 class RecordedUsage(msgspec.Struct, frozen=True, kw_only=True):

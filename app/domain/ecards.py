@@ -270,7 +270,10 @@ class EcardService:
 
     async def card_changed(self, uow: UnitOfWork, card_no: str, event: CardChange, *, at: datetime,
                            new_card_no: str | None = None) -> None:
-        """Make the e-card follow its physical card (called inside the card's transaction)."""
+        """Make the e-card follow its physical card (called inside the card's transaction); an
+        e-card made invalid ends its family links in the same transaction."""
+        # The family service builds on e-cards (and QR codes, face proof): imported here, not above.
+        from app.domain.family import end_links_of  # noqa: PLC0415
         if event == "financial_activated":
             live = await uow.ecards.live_for_card(card_no)
             if live is not None and live.sign_level == 1:
@@ -297,6 +300,8 @@ class EcardService:
             await uow.ecards.set_state(ecard.sign_no, target, at)
             await uow.audit.record(at, f"ecard.{target}", actor="card_lifecycle", subject=ecard.sign_no,
                                    detail={"card_no": card_no, "event": event})
+        if target == "invalid":
+            await end_links_of(uow, ecard.sign_no, at)
         if event != "replaced" or new_card_no is None:
             return
         new_card = await uow.cards.get(new_card_no)
@@ -308,6 +313,7 @@ class EcardService:
         if not card_usable(new_card):
             await uow.ecards.set_state(fresh.sign_no, "suspended", at)
         await uow.ecards.set_state(ecard.sign_no, "invalid", at, replaced_by=fresh.sign_no)
+        await end_links_of(uow, ecard.sign_no, at)
         await uow.ecards.copy_links(ecard.sign_no, fresh.sign_no, at)
         await uow.audit.record(at, "ecard.reissued", actor="card_lifecycle", subject=fresh.sign_no,
                                detail={"card_no": new_card_no, "replaces": ecard.sign_no})

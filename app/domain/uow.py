@@ -13,6 +13,7 @@ from app.domain.consent import ConsentRepository
 from app.domain.ecard_usage import EcardUsageRepository
 from app.domain.ecards import EcardRepository
 from app.domain.face_sessions import FaceSessionRepository
+from app.domain.family import FamilyRepository
 from app.domain.leases import LeaseRepository
 from app.domain.limits import RateLimitRepository
 from app.domain.qrcodes import QrCodeRepository
@@ -52,6 +53,8 @@ class UnitOfWork(Protocol):
     def leases(self) -> LeaseRepository: ...
     @property
     def records(self) -> RecordRepository: ...
+    @property
+    def family(self) -> FamilyRepository: ...
 
 
 class Storage(Protocol):

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.domain.ecard_usage import UsageEvent, UsageKind, UsagePosition
+import msgspec
+
+from app.domain.ecard_usage import FamilyMember, UsageEvent, UsageKind, UsagePosition
 from app.domain.uow import Storage
 from tests.contract.rows import NOW, arrange_holders, ecard
 
@@ -61,3 +63,14 @@ async def test_usage_rolls_back_with_its_transaction(storage: Storage) -> None:
     async with storage.unit_of_work() as uow:
         rows = await uow.ecard_usage.page("S1", None, 10)
     assert len(rows) == 4
+
+
+async def test_a_family_event_keeps_the_other_person_masked(storage: Storage) -> None:
+    await arrange(storage)
+    member = FamilyMember(name="李*", id_number="440305********1234")
+    linked = msgspec.structs.replace(event("S1", "family_linked", 9), family_member=member)
+    async with storage.unit_of_work() as uow:
+        await uow.ecard_usage.record(linked)
+        rows = await uow.ecard_usage.page("S1", None, 2)
+    assert [r.event for r in rows] == [linked, event("S1", "qrcode_verified", 5, "hospital")]
+    assert rows[1].event.family_member is None

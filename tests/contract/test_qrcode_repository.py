@@ -88,3 +88,15 @@ async def test_racing_verifications_use_a_code_once(storage: Storage) -> None:
 
     outcomes = await asyncio.gather(*(verify(f"rp{n}") for n in range(5)))
     assert sorted(outcomes) == ["already_used"] * 4 + ["used"]
+
+
+async def test_a_code_shown_through_a_family_link_names_its_presenter(storage: Storage) -> None:
+    async with storage.unit_of_work() as uow:
+        await arrange_ecard(uow)
+        list_id = await uow.ecards.status_list_with_room(16, 0.75, NOW)
+        assert await uow.ecards.add(ecard("S2", person="p2", card_no="A00000002", status_list=list_id, idx=4))
+        await uow.qrcodes.add(msgspec.structs.replace(qrcode("q1"), presented_by="S2"))
+        outcome, used = await uow.qrcodes.use("q1", NOW, "hospital")
+    assert outcome == "used"
+    assert used is not None
+    assert used.presented_by == "S2"

@@ -147,7 +147,7 @@ def _qrcode(row: Row) -> QrCode:
     return QrCode(
         code_hash=row["code_hash"], sign_no=row["sign_no"], client_id=row["client_id"],
         created_at=from_ts(row["created_at"]), expires_at=from_ts(row["expires_at"]),
-        used_at=opt_ts(row["used_at"]), used_by=row["used_by"],
+        used_at=opt_ts(row["used_at"]), used_by=row["used_by"], presented_by=row["presented_by"],
     )
 
 
@@ -157,9 +157,10 @@ class SqlQrCodes:
 
     async def add(self, code: QrCode) -> None:
         await self._sql.run(
-            "INSERT INTO qrcodes (code_hash, sign_no, client_id, created_at, expires_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (code.code_hash, code.sign_no, code.client_id, ts(code.created_at), ts(code.expires_at)))
+            "INSERT INTO qrcodes (code_hash, sign_no, client_id, created_at, expires_at, presented_by)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (code.code_hash, code.sign_no, code.client_id, ts(code.created_at), ts(code.expires_at),
+             code.presented_by))
 
     async def use(self, code_hash: str, at: datetime, used_by: str) -> tuple[UseOutcome, QrCode | None]:
         # The conditional UPDATE is the single-use guarantee: of racing verifications, exactly one

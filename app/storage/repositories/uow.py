@@ -16,6 +16,7 @@ from app.storage.repositories.consent import SqlConsents
 from app.storage.repositories.ecard_usage import SqlEcardUsage
 from app.storage.repositories.ecards import SqlEcards, SqlQrCodes
 from app.storage.repositories.face_sessions import SqlFaceSessions
+from app.storage.repositories.family import SqlFamily
 from app.storage.repositories.holders import HolderSeal
 from app.storage.repositories.leases import SqlLeases
 from app.storage.repositories.limits import SqlLimits
@@ -45,6 +46,7 @@ class SqlUnitOfWork:
         self.face_sessions = SqlFaceSessions(sql)
         self.leases = SqlLeases(sql)
         self.records = SqlRecords(sql)
+        self.family = SqlFamily(sql)
 
 
 class Transactional(Protocol):

@@ -3,10 +3,10 @@
 `FakeStorage` holds every repository of `app.domain.uow.UnitOfWork` in memory: accounts, SMS codes,
 tokens, channels, consents and authorization codes, rate counters, real-name checks, cards with
 their history, e-cards with their links, status lists and usage history, QR codes, face sessions
-with their frames, the audit log, leases and social insurance records. A unit of work is
-serialised and rolled back on an exception, as the SQLite storage's are. The repository contract
-suite (tests/contract) runs the same rules against it and against SQLite and PostgreSQL, so the
-fakes cannot drift from the real thing.
+with their frames, the audit log, leases, social insurance records, family invitations and links.
+A unit of work is serialised and rolled back on an exception, as the SQLite storage's are. The
+repository contract suite (tests/contract) runs the same rules against it and against SQLite and
+PostgreSQL, so the fakes cannot drift from the real thing.
 """
 
 from tests.unit.fakes.accounts import FakeAccounts, FakeChannels, FakeSmsCodes, FakeTokens
@@ -17,6 +17,7 @@ from tests.unit.fakes.consent import FakeConsents
 from tests.unit.fakes.ecard_usage import FakeEcardUsage
 from tests.unit.fakes.ecards import FakeEcards, FakeQrCodes
 from tests.unit.fakes.face_sessions import FakeFaceSessions
+from tests.unit.fakes.family import FakeFamily
 from tests.unit.fakes.issuance import CARD_NO, HOLDER, ISSUER, Issuance
 from tests.unit.fakes.records import FakeRecords
 from tests.unit.fakes.state import FakeState
@@ -40,6 +41,7 @@ __all__ = [
     "FakeEcardUsage",
     "FakeEcards",
     "FakeFaceSessions",
+    "FakeFamily",
     "FakeLeases",
     "FakeLimits",
     "FakeQrCodes",

@@ -13,6 +13,7 @@ from app.domain.consent import AuthorizationCode, Consent
 from app.domain.ecard_usage import RecordedUsage
 from app.domain.ecards import Ecard
 from app.domain.face_sessions import FaceSession, StoredFrame, StoredTemplate
+from app.domain.family import FamilyInvitation, FamilyLink
 from app.domain.qrcodes import QrCode
 from app.domain.realname import RealnameCheck
 from app.domain.records import Contribution, MedicalEntry
@@ -50,3 +51,5 @@ class FakeState:
     face_frames: dict[tuple[str, int], tuple[StoredFrame, bytes]] = field(default_factory=dict)
     face_audit_frames: dict[tuple[str, int], bytes] = field(default_factory=dict)
     card_templates: dict[str, StoredTemplate] = field(default_factory=dict)
+    family_invitations: dict[str, FamilyInvitation] = field(default_factory=dict)
+    family_links: dict[str, FamilyLink] = field(default_factory=dict)

@@ -14,6 +14,7 @@ from tests.unit.fakes.consent import FakeConsents
 from tests.unit.fakes.ecard_usage import FakeEcardUsage
 from tests.unit.fakes.ecards import FakeEcards, FakeQrCodes
 from tests.unit.fakes.face_sessions import FakeFaceSessions
+from tests.unit.fakes.family import FakeFamily
 from tests.unit.fakes.records import FakeRecords
 from tests.unit.fakes.state import FakeState
 
@@ -37,6 +38,7 @@ class FakeUnitOfWork:
         self.ecard_usage = FakeEcardUsage(state)
         self.face_sessions = FakeFaceSessions(state)
         self.records = FakeRecords(state)
+        self.family = FakeFamily(state)
 
 
 class FakeStorage:
