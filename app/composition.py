@@ -16,6 +16,7 @@ from app.domain.channels import ChannelService
 from app.domain.consent import ConsentService
 from app.domain.ecards import EcardService, FaceEvidence
 from app.domain.face_sessions import FaceSessionService, StoredFaceEvidence
+from app.domain.family import FamilyService
 from app.domain.holder_acts import HolderActs
 from app.domain.qrcodes import QrCodeService
 from app.domain.realname import RealnameService
@@ -144,4 +145,5 @@ def _build(settings: Settings, clock: Clock, vault: Vault, storage: Storage, eng
                                 keep_frames=settings.face_audit_frames,
                                 fixed_actions=settings.test_face_actions),
         face_engine=engine,
+        family=FamilyService(storage, clock),
     )

@@ -12,6 +12,7 @@ from app.domain.channels import ChannelService
 from app.domain.consent import ConsentService
 from app.domain.ecards import ECARD_TOKEN_LIFETIME, EcardService
 from app.domain.face_sessions import FaceSessionService
+from app.domain.family import FamilyService
 from app.domain.holder_acts import HolderActs
 from app.domain.qrcodes import QrCodeService
 from app.domain.realname import RealnameService
@@ -61,3 +62,4 @@ class Services:
     holder: HolderActs
     face: FaceSessionService
     face_engine: FaceEngine
+    family: FamilyService

@@ -89,6 +89,7 @@ class UsageEntry(Wire):
                   "unlocked", "cancelled", "family_linked", "family_unlinked", "family_qrcode_verified"]
     at: str
     party: UsageParty
+    family_member: MaskedHolder | None = None  # the family kinds: the other person of the link, masked
 
 
 class UsageHistory(Wire):
@@ -125,4 +126,8 @@ class QrVerification(Wire):
     ecard_state: Literal["active", "suspended", "invalid"]
     card_usable: bool
     verified_at: str
+    # `family`: a holder showed this relative's card through a family link (亲情服务), and
+    # `presenter` is that holder, masked; `holder`: the card's own holder showed it.
+    presented_by: Literal["holder", "family"]
     card_no: str | None = None
+    presenter: MaskedHolder | None = None

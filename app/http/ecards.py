@@ -106,7 +106,10 @@ class EcardController(Controller):
         page = await services.issuance.ecards.usage(account_id, client_id, limit=limit, cursor=cursor)
         return UsageHistory(
             entries=[UsageEntry(kind=e.kind, at=rfc3339(e.at),
-                                party=UsageParty(client_id=e.client_id, name=e.party_name, kind=e.party_kind))
+                                party=UsageParty(client_id=e.client_id, name=e.party_name, kind=e.party_kind),
+                                family_member=MaskedHolder(name=e.family_member.name,
+                                                           id_number=e.family_member.id_number)
+                                if e.family_member else None)
                      for e in page.entries],
             next_cursor=page.next_cursor,
         )

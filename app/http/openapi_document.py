@@ -134,6 +134,8 @@ TOKEN_ERRORS: Final = {
 # Statuses beyond the common problem set (app/http/openapi.py), by operation.
 EXTRA_RESPONSES: Final[dict[tuple[str, str], dict[str, ResponseObject]]] = {
     ("POST", "/v1/qrcodes/verify"): {"410": _problem("The QR code has expired (`qrcode_expired`)")},
+    ("POST", "/v1/family/invitations/{code}/accept"): {
+        "410": _problem("The invitation has expired (`invitation_expired`)")},
     ("POST", "/v1/cards/{card_no}/pin/verify"): {"423": _problem("The PIN is locked (`pin_locked`)")},
     ("POST", "/v1/cards/{card_no}/pin/change"): {"423": _problem("The PIN is locked (`pin_locked`)")},
 }
@@ -232,13 +234,20 @@ def refine(document: OpenAPI) -> OpenAPI:
         if path == "/v1/oauth/token":
             operation.request_body = TOKEN_FORM
             operation.responses = {**(operation.responses or {}), **TOKEN_ERRORS}
-        if (method, path) == ("POST", "/v1/ecards/me/qrcodes") and isinstance(operation.request_body, RequestBody):
+        if (method, path) in {("POST", "/v1/ecards/me/qrcodes"), ("POST", "/v1/ecards/me/family/{link_id}/qrcodes")} \
+                and isinstance(operation.request_body, RequestBody):
             operation.request_body.required = False  # the image format has a default
         if (method, path) == ("POST", "/v1/ecards"):
             created = (operation.responses or {}).get("201")
             if isinstance(created, ResponseObject):
                 operation.responses = {**(operation.responses or {}), "200": ResponseObject(
                     description="The e-card this channel already holds (a repeated claim)",
+                    content=created.content)}
+        if (method, path) == ("POST", "/v1/family/invitations/{code}/accept"):
+            created = (operation.responses or {}).get("201")
+            if isinstance(created, ResponseObject):
+                operation.responses = {**(operation.responses or {}), "200": ResponseObject(
+                    description="The link this acceptance made before (sent again with the same face session)",
                     content=created.content)}
         if path == "/v1/face/sessions/{session_id}/frames":
             operation.request_body = FRAMES_MULTIPART

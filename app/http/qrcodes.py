@@ -30,6 +30,8 @@ def verification_view(v: Verification) -> QrVerification:
         holder=MaskedHolder(name=v.holder_name, id_number=v.holder_id_number),
         aab301=v.aab301, sign_level=v.sign_level, ecard_state=v.ecard_state,  # type: ignore[arg-type]
         card_usable=v.card_usable, verified_at=rfc3339(v.verified_at), card_no=v.card_no,
+        presented_by=v.presented_by,
+        presenter=MaskedHolder(name=v.presenter.name, id_number=v.presenter.id_number) if v.presenter else None,
     )
 
 
@@ -51,7 +53,12 @@ class QrCodeController(Controller):
     @post("/v1/qrcodes/verify", status_code=200, responses=PROBLEMS)
     async def verify(self, data: JSONBody[QrVerifyRequest], services: ServicesDep,
                      principal: PrincipalDep) -> QrVerification:
-        """Verify and consume a code; a relying party's client_credentials token, `ecard:verify`."""
+        """Verify and consume a code; a relying party's client_credentials token, `ecard:verify`.
+
+        A code a holder showed of a relative's card (family service) answers as the relative's card
+        with `presented_by: family` and the holder as `presenter`; 409 `family_link_ended` when the
+        link has ended since the code was shown.
+        """
         verifier = principal.channel("ecard:verify")
         return verification_view(
             await services.issuance.qrcodes.verify(verifier, principal.scopes, data.code))
