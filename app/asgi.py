@@ -21,7 +21,23 @@ from app.config import Settings, load_settings
 from app.domain.cards.periodic import periodic_sweep
 from app.errors import DomainError
 from app.face.engine import FaceEngine
-from app.http import accounts, admin, cards, dev, discovery, ecards, face, h5, health, oauth, qrcodes, realname, records
+from app.http import (
+    accounts,
+    admin,
+    cards,
+    dev,
+    discovery,
+    ecards,
+    face,
+    family,
+    h5,
+    health,
+    oauth,
+    qrcodes,
+    realname,
+    records,
+)
+from app.http.allow import allow_every_method
 from app.http.deps import DEPENDENCIES
 from app.http.openapi_document import refine
 from app.http.problems import domain_error_handler, http_error_handler, unhandled_error_handler
@@ -53,6 +69,7 @@ def create_app(
         realname.RealnameController,
         admin.AdminController,
         discovery.jwks, discovery.status_list, ecards.EcardController, qrcodes.QrCodeController,
+        family.FamilyController,
         cards.CardController,
         records.RecordController,
         face.FaceController,
@@ -66,6 +83,7 @@ def create_app(
         dependencies=DEPENDENCIES,
         lifespan=[lifespan],
         request_class=EcardRequest,
+        before_send=[allow_every_method],
         exception_handlers={
             DomainError: domain_error_handler,
             HTTPException: http_error_handler,
