@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from app.domain.cards.model import Actor, CardEvent, LossKind
 from app.domain.ecard_usage import UsageKind, usage_event
 from app.domain.face_proof import spend_face_pass
+from app.domain.family import end_links_of
 from app.errors import Conflict, NotFound
 
 if TYPE_CHECKING:
@@ -87,6 +88,7 @@ class HolderActs:
             await spend_face_pass(uow, face_session_id, account_id=account_id, card_no=ecard.card_no,
                                   act=act, now=now)
             await uow.ecards.set_state(ecard.sign_no, "invalid", now)
+            await end_links_of(uow, ecard.sign_no, now, actor=client_id)
             await uow.ecard_usage.record(usage_event(ecard.sign_no, "cancelled", now,
                                                      await uow.channels.get(client_id), client_id))
             card = await uow.cards.get(ecard.card_no)

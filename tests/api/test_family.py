@@ -287,6 +287,19 @@ async def test_a_formal_loss_of_the_relatives_card_ends_the_link_and_its_codes(w
                      "party": {"client_id": "card_lifecycle", "name": "card_lifecycle", "kind": "service"}}
 
 
+async def test_a_relative_cancelling_their_ecard_from_the_app_ends_the_link(world: World) -> None:
+    holder, relative = await person(world, 1), await person(world, 2)
+    await linked(world, holder, relative)
+    world.clock.advance(timedelta(seconds=10))
+    proof = await world.passed_session(relative.account_id, relative.card_no)
+    r = await world.client.delete("/v1/ecards/me", params={"face_session_id": proof}, headers=relative.headers)
+    assert r.status_code == 204, r.text
+    assert await family(world, holder) == []
+    ended = (await usage(world, holder))[0]
+    assert (ended["kind"], ended["party"]["client_id"], ended["family_member"]) == (
+        "family_unlinked", "demo-app", relative.masked)
+
+
 async def test_a_formal_loss_of_the_holders_card_makes_an_open_invitation_invalid(world: World) -> None:
     holder, relative = await person(world, 1), await person(world, 2)
     code = await invite(world, holder)
