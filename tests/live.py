@@ -36,13 +36,18 @@ def free_port() -> int:
 def live_server(folder: Path, *, face_workers: int = 1, fixture_cards: bool = False,
                 server_workers: int = 1, database_url: str | None = None) -> Iterator[LiveServer]:
     """Start `ecard serve` (dev settings) and wait until /health answers 200; stop it on exit.
-    The database is a SQLite file in `folder` unless `database_url` names another."""
+    The database is a SQLite file in `folder` unless `database_url` names another; `fixture_cards`
+    imports the fixture registry first (fixtures/cards.jsonl and fixtures/records.jsonl)."""
     env = {**os.environ, "ECARD_DATABASE_URL": database_url or f"sqlite:///{folder / 'ecard.db'}",
            "ECARD_KEYS_DIR": str(folder / "keys"), "ECARD_ENV": "dev", "ECARD_FACE_WORKERS": str(face_workers)}
     if fixture_cards:
         imported = subprocess.run([sys.executable, "-m", "app.cli", "cards", "import", str(cards_file()), "--quiet"],
                                   env=env, capture_output=True, text=True, check=False)
         assert imported.returncode == 0, imported.stderr
+        records = subprocess.run([sys.executable, "-m", "app.cli", "records", "import",
+                                  str(cards_file().with_name("records.jsonl")), "--quiet"],
+                                 env=env, capture_output=True, text=True, check=False)
+        assert records.returncode == 0, records.stderr
     port, log = free_port(), folder / "server.log"
     with log.open("wb") as output:
         process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port),

@@ -1,10 +1,13 @@
 """`ecard qa run --base-url URL`: drive the whole flow over HTTP and print a pass/fail table.
 
 Runs against a server in `ECARD_ENV=dev` (the SMS codes are read from the dev outbox) whose
-registry holds `fixtures/cards.jsonl` (`ecard cards import fixtures/cards.jsonl`). Each scenario is
-a fresh citizen: SMS code, registration, login, consent with PKCE, real-name check, then a face
-session fed with fixture frames (or the caller's own, with `--frames-dir`), and for the genuine
-holder the e-card claim, a QR code and its verification by a relying party.
+registry holds `fixtures/cards.jsonl` and `fixtures/records.jsonl` (`ecard cards import …`,
+`ecard records import …`). Each scenario is a fresh citizen: SMS code, registration, login, consent
+with PKCE, real-name check, then a face session fed with fixture frames (or the caller's own, with
+`--frames-dir`). For the genuine holder it goes on: the e-card claim, a QR code and its
+verification by a relying party, renewal, the usage history, the social insurance records, a family
+link with the other fixture person (who claims their own e-card and accepts with a face session),
+a family QR code, and the holder's own loss report and unlock.
 """
 
 from __future__ import annotations
@@ -55,9 +58,9 @@ class Flow:
     def __init__(self, http: httpx.Client, admin_token: str) -> None:
         self.http = http
         tag = secrets.token_hex(3)
-        user_scopes = ["ecard:claim", "ecard:read", "ecard:qrcode"]
-        self.app = self.channel(admin_token, f"qa-app-{tag}", "app", user_scopes)
-        self.light_app = self.channel(admin_token, f"qa-light-{tag}", "app", user_scopes,
+        self.user_scopes = ["ecard:claim", "ecard:read", "ecard:qrcode", "ecard:records", "ecard:manage"]
+        self.app = self.channel(admin_token, f"qa-app-{tag}", "app", self.user_scopes)
+        self.light_app = self.channel(admin_token, f"qa-light-{tag}", "app", self.user_scopes,
                                        face_challenge="actions+light")
         self.relying_party = self.channel(admin_token, f"qa-rp-{tag}", "relying_party", ["ecard:verify"])
 
@@ -105,7 +108,7 @@ class Flow:
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
         prompt = self.http.get("/v1/oauth/authorize", params={
             "response_type": "code", "client_id": app["client_id"], "redirect_uri": REDIRECT,
-            "scope": "ecard:claim ecard:read ecard:qrcode", "state": "qa", "code_challenge": challenge,
+            "scope": " ".join(self.user_scopes), "state": "qa", "code_challenge": challenge,
             "code_challenge_method": "S256"})
         _expect(prompt, 200)
         decision = self.http.post("/v1/oauth/consents", json={"consent_id": prompt.json()["consent_id"],
@@ -122,8 +125,31 @@ class Flow:
         token: str = r.json()["access_token"]
         return token
 
-    def realname(self, token: str, name: str, id_number: str) -> httpx.Response:
-        return self.http.post("/v1/realname", json={"name": name, "id_number": id_number}, headers=_bearer(token))
+    def realname(self, token: str, name: str, id_number: str, purpose: str = "claim") -> httpx.Response:
+        return self.http.post("/v1/realname", json={"name": name, "id_number": id_number, "purpose": purpose},
+                              headers=_bearer(token))
+
+    def passed_face(self, token: str, who: tuple[str, str], frames: Frames, purpose: str = "claim") -> str | None:
+        """A real-name check and a face session of `who`; the session's id when it passed."""
+        checked = self.realname(token, *who, purpose=purpose)
+        if checked.status_code != 201:
+            return None
+        session_id, response = self.face(token, checked.json()["realname_id"], frames)
+        return session_id if verdict(response) == "passed" else None
+
+    def relying_party_token(self) -> str:
+        rp = self.http.post("/v1/oauth/token", auth=(self.relying_party["client_id"],
+                                                     self.relying_party["client_secret"]),
+                            data={"grant_type": "client_credentials", "scope": "ecard:verify"})
+        _expect(rp, 200)
+        token: str = rp.json()["access_token"]
+        return token
+
+    def get(self, token: str, path: str, **params: str) -> httpx.Response:
+        return self.http.get(path, params=params, headers=_bearer(token))
+
+    def post(self, token: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
+        return self.http.post(path, json=body or {}, headers=_bearer(token))
 
     def start_face(self, token: str, realname_id: str) -> httpx.Response:
         return self.http.post("/v1/face/sessions", json={"realname_id": realname_id, "biometric_consent": True},
@@ -213,6 +239,82 @@ def unlit(images: list[bytes], light: list[dict[str, Any]]) -> tuple[list[bytes]
     return images, [round(i * 1000 / 15) for i in range(len(images))]
 
 
+def holder_services(flow: Flow, token: str, sign_no: str, holder: tuple[str, str],
+                    genuine: Frames) -> list[Outcome]:
+    """After the claim: renewal, usage, records, a family link and the holder's own acts."""
+    outcomes: list[Outcome] = []
+
+    def check(scenario: str, expected: str, got: str) -> None:
+        outcomes.append(Outcome(scenario, expected, got))
+
+    renewed = flow.post(token, "/v1/ecards/me/renewal")
+    check("renewal: a fresh token for the same sign number", "same",
+          "same" if renewed.status_code == 200 and renewed.json()["ecard"]["sign_no"] == sign_no
+          else verdict(renewed))
+    usage = flow.get(token, "/v1/ecards/me/usage")
+    check("usage history, newest first: the QR verification", "qrcode_verified",
+          usage.json()["entries"][0]["kind"] if usage.status_code == 200 and usage.json()["entries"]
+          else verdict(usage))
+    contributions = flow.get(token, "/v1/ecards/me/contributions", insurance="pension")
+    check("pension contributions on record", "rows",
+          ("rows" if contributions.json()["rows"] else "none") if contributions.status_code == 200
+          else verdict(contributions))
+    account = flow.get(token, "/v1/ecards/me/medical-account")
+    check("medical individual account balance", "balance",
+          ("balance" if account.json().get("balance") else "none") if account.status_code == 200
+          else verdict(account))
+    outcomes += family_link(flow, token, holder)
+
+    # The holder's own acts, each proven by a fresh face session spent on it.
+    proof = flow.passed_face(token, holder, genuine, purpose="manage")
+    lost = flow.post(token, "/v1/ecards/me/loss-reports", {"face_session_id": proof or "none"})
+    check("the holder reports the card lost from the app", "suspended",
+          lost.json()["state"] if lost.status_code == 200 else verdict(lost))
+    again = flow.post(token, "/v1/ecards/me/unlock", {"face_session_id": proof or "none"})
+    check("the same face session for a second act", "face_session_used", verdict(again))
+    proof = flow.passed_face(token, holder, genuine, purpose="manage")
+    unlocked = flow.post(token, "/v1/ecards/me/unlock", {"face_session_id": proof or "none"})
+    check("the holder lifts the report with a new face session", "active",
+          unlocked.json()["state"] if unlocked.status_code == 200 else verdict(unlocked))
+    return outcomes
+
+
+def family_link(flow: Flow, token: str, holder: tuple[str, str]) -> list[Outcome]:
+    """The other fixture person claims their e-card and accepts the holder's invitation; the holder
+    shows the relative's card, a relying party verifies it; the holder ends the link."""
+    outcomes: list[Outcome] = []
+    relative = next(who for who in HOLDERS.values() if who != holder)
+    person = next(key for key, who in HOLDERS.items() if who == relative)
+    invited = flow.post(token, "/v1/ecards/me/family/invitations", {"relation": "parent"})
+    outcomes.append(Outcome("family: the holder invites a relative", "201", str(invited.status_code)))
+    relative_token = flow.channel_token()
+    proof = flow.passed_face(relative_token, relative, fixture_frames(person))
+    claimed = flow.post(relative_token, "/v1/ecards")
+    if invited.status_code != 201 or proof is None or claimed.status_code not in (200, 201):
+        outcomes.append(Outcome("family: the relative claims their own e-card", "201",
+                                "no face pass" if proof is None else verdict(claimed)))
+        return outcomes
+    code = invited.json()["invitation_code"]
+    accepted = flow.post(relative_token, f"/v1/family/invitations/{code}/accept", {"face_session_id": proof})
+    outcomes.append(Outcome("family: the relative accepts with their face session", "201",
+                            str(accepted.status_code)))
+    if accepted.status_code != 201:
+        return outcomes
+    link_id = accepted.json()["link_id"]
+    shown = flow.post(token, f"/v1/ecards/me/family/{link_id}/qrcodes")
+    verified = (flow.post(flow.relying_party_token(), "/v1/qrcodes/verify", {"code": shown.json()["code"]})
+                if shown.status_code == 201 else shown)
+    outcomes.append(Outcome("family: the relative's QR code shown by the holder", "family",
+                            str(verified.json().get("presented_by")) if verified.status_code == 200
+                            else verdict(verified)))
+    usage = flow.get(relative_token, "/v1/ecards/me/usage")
+    outcomes.append(Outcome("family: the verification in the relative's usage history", "family_qrcode_verified",
+                            usage.json()["entries"][0]["kind"] if usage.status_code == 200 else verdict(usage)))
+    ended = flow.http.delete(f"/v1/ecards/me/family/{link_id}", headers=_bearer(token))
+    outcomes.append(Outcome("family: the holder ends the link", "204", str(ended.status_code)))
+    return outcomes
+
+
 def scenarios(flow: Flow, holder: tuple[str, str], genuine: Frames) -> list[Outcome]:
     outcomes: list[Outcome] = []
     name, id_number = holder
@@ -236,15 +338,14 @@ def scenarios(flow: Flow, holder: tuple[str, str], genuine: Frames) -> list[Outc
     qrcode = flow.http.post("/v1/ecards/me/qrcodes", json={}, headers=_bearer(token))
     outcomes.append(Outcome("dynamic QR code (亮码)", "201", str(qrcode.status_code)))
     if qrcode.status_code == 201:
-        rp = flow.http.post("/v1/oauth/token", auth=(flow.relying_party["client_id"],
-                                                     flow.relying_party["client_secret"]),
-                            data={"grant_type": "client_credentials", "scope": "ecard:verify"})
-        _expect(rp, 200)
-        rp_token = rp.json()["access_token"]
+        rp_token = flow.relying_party_token()
         first = flow.http.post("/v1/qrcodes/verify", json={"code": qrcode.json()["code"]}, headers=_bearer(rp_token))
         outcomes.append(Outcome("relying party verifies the QR code", "200", str(first.status_code)))
         second = flow.http.post("/v1/qrcodes/verify", json={"code": qrcode.json()["code"]}, headers=_bearer(rp_token))
         outcomes.append(Outcome("the same QR code a second time", "qrcode_used", verdict(second)))
+
+    if claim.status_code == 201:
+        outcomes += holder_services(flow, token, claim.json()["ecard"]["sign_no"], holder, genuine)
 
     # Re-rolling: asking again while the session is open gives the same challenge.
     token = flow.channel_token()

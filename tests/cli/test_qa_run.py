@@ -25,6 +25,11 @@ def test_qa_run_walks_the_whole_flow_and_every_scenario_passes(server: str) -> N
     assert result.exit_code == 0, result.output
     summary = result.output.strip().splitlines()[-1]
     assert summary.endswith(" passed, 0 failed")
-    # 17 scenarios: the flow, the refusals, re-rolling, and the light challenge answered and not.
-    assert int(summary.split()[0]) >= 17
+    # 29 scenarios: the flow, the holder's services, the refusals, re-rolling, and the light
+    # challenge answered and not.
+    assert int(summary.split()[0]) >= 29
     assert "FAIL" not in result.output
+    for walked in ("renewal", "usage history", "pension contributions", "medical individual account",
+                   "family: the relative accepts", "family: the relative's QR code shown by the holder",
+                   "reports the card lost from the app", "lifts the report"):
+        assert walked in result.output
