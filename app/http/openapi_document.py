@@ -131,6 +131,13 @@ TOKEN_ERRORS: Final = {
 }
 
 
+# Operations that create (201) or answer with what an earlier request created (200, same body).
+ALSO_200: Final[dict[tuple[str, str], str]] = {
+    ("POST", "/v1/ecards"): "The e-card this channel already holds (a repeated claim)",
+    ("POST", "/v1/family/invitations/{code}/accept"):
+        "The link this acceptance made before (sent again with the same face session)",
+}
+
 # Statuses beyond the common problem set (app/http/openapi.py), by operation.
 EXTRA_RESPONSES: Final[dict[tuple[str, str], dict[str, ResponseObject]]] = {
     ("POST", "/v1/qrcodes/verify"): {"410": _problem("The QR code has expired (`qrcode_expired`)")},
@@ -237,18 +244,10 @@ def refine(document: OpenAPI) -> OpenAPI:
         if (method, path) in {("POST", "/v1/ecards/me/qrcodes"), ("POST", "/v1/ecards/me/family/{link_id}/qrcodes")} \
                 and isinstance(operation.request_body, RequestBody):
             operation.request_body.required = False  # the image format has a default
-        if (method, path) == ("POST", "/v1/ecards"):
-            created = (operation.responses or {}).get("201")
-            if isinstance(created, ResponseObject):
-                operation.responses = {**(operation.responses or {}), "200": ResponseObject(
-                    description="The e-card this channel already holds (a repeated claim)",
-                    content=created.content)}
-        if (method, path) == ("POST", "/v1/family/invitations/{code}/accept"):
-            created = (operation.responses or {}).get("201")
-            if isinstance(created, ResponseObject):
-                operation.responses = {**(operation.responses or {}), "200": ResponseObject(
-                    description="The link this acceptance made before (sent again with the same face session)",
-                    content=created.content)}
+        created = (operation.responses or {}).get("201")
+        if (method, path) in ALSO_200 and isinstance(created, ResponseObject):
+            operation.responses = {**(operation.responses or {}), "200": ResponseObject(
+                description=ALSO_200[(method, path)], content=created.content)}
         if path == "/v1/face/sessions/{session_id}/frames":
             operation.request_body = FRAMES_MULTIPART
         if operation.request_body is not None and path not in {"/v1/oauth/token",

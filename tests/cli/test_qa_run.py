@@ -21,7 +21,8 @@ def server(tmp_path: Path) -> Iterator[str]:
 
 
 def test_qa_run_walks_the_whole_flow_and_every_scenario_passes(server: str) -> None:
-    result = CliRunner().invoke(main, ["qa", "run", "--base-url", server])
+    # Wide enough that no scenario's name wraps in the table.
+    result = CliRunner().invoke(main, ["qa", "run", "--base-url", server], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     summary = result.output.strip().splitlines()[-1]
     assert summary.endswith(" passed, 0 failed")
