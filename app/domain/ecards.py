@@ -106,7 +106,8 @@ class EcardRepository(StatusListRepository, Protocol):
 
     async def set_state(self, sign_no: str, state: EcardState, at: datetime,
                         replaced_by: str | None = None) -> None:
-        """Change the state and move its status list's revision."""
+        """Change the state and move its status list's revision. Invalid is final: an invalid
+        e-card is never made active or suspended again, whatever a racing writer read."""
         ...
 
     async def renew(self, sign_no: str, expires_at: datetime) -> None: ...

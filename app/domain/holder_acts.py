@@ -12,6 +12,7 @@ cancelled.
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 from app.domain.cards.model import Actor, CardEvent, LossKind
@@ -31,6 +32,10 @@ if TYPE_CHECKING:
     from app.domain.uow import Storage, UnitOfWork
 
 
+class _Done(Exception):
+    """The face session was spent on this very act and what it did still stands: a retry."""
+
+
 class HolderActs:
     def __init__(self, storage: Storage, clock: Clock, cards: CardService, ecards: EcardService) -> None:
         self._storage = storage
@@ -45,28 +50,28 @@ class HolderActs:
             raise Conflict("a formal loss report is made at a counter, with the holder's ID",
                            code="formal_loss_at_counter")
         ecard = await self._ecard(account_id, client_id)
-        act = f"loss_report:{ecard.card_no}"
-        if not await self._retried(face_session_id, account_id, act):
+        with contextlib.suppress(_Done):
             await self._cards.report_loss(
                 ecard.card_no, "temporary", actor=Actor(channel=client_id),
-                within=self._proven(account_id, client_id, face_session_id, ecard, act, "loss_reported"))
+                within=self._proven(account_id, client_id, face_session_id, ecard, "loss_reported",
+                                    stands=lambda card: card.status == "normal" and card.loss_state == "temporary"))
         return await self._ecards.me(account_id, client_id)
 
     async def unlock(self, account_id: int, client_id: str, face_session_id: str) -> EcardView:
         """Lift the card's temporary loss report (解挂); the e-card is active again."""
         ecard = await self._ecard(account_id, client_id)
-        act = f"unlock:{ecard.card_no}"
-        if not await self._retried(face_session_id, account_id, act):
-            proof = self._proven(account_id, client_id, face_session_id, ecard, act, "unlocked")
+        proof = self._proven(account_id, client_id, face_session_id, ecard, "unlocked",
+                             stands=lambda card: card.status == "normal" and card.loss_state == "none")
 
-            async def temporary_only(uow: UnitOfWork, card: CardRecord, at: datetime) -> None:
-                if card.status == "normal" and card.loss_state == "overdue":
-                    # 如因金融应用未启用导致卡片社保应用被挂失，持卡人需启用卡片金融应用后，到人社部门解挂。
-                    raise Conflict("the card was reported lost by the 300-day rule: enable the financial "
-                                   "application at the bank, then have it unlocked at a counter",
-                                   code="unlock_at_counter", loss_state=card.loss_state)
-                await proof(uow, card, at)
+        async def temporary_only(uow: UnitOfWork, card: CardRecord, at: datetime) -> None:
+            if card.status == "normal" and card.loss_state == "overdue":
+                # 如因金融应用未启用导致卡片社保应用被挂失，持卡人需启用卡片金融应用后，到人社部门解挂。
+                raise Conflict("the card was reported lost by the 300-day rule: enable the financial "
+                               "application at the bank, then have it unlocked at a counter",
+                               code="unlock_at_counter", loss_state=card.loss_state)
+            await proof(uow, card, at)
 
+        with contextlib.suppress(_Done):
             await self._cards.unlock(ecard.card_no, holder_id_number=None, actor=Actor(channel=client_id),
                                      within=temporary_only)
         return await self._ecards.me(account_id, client_id)
@@ -76,22 +81,26 @@ class HolderActs:
         touched, and a later claim issues a new e-card."""
         now = self._clock.now()
         async with self._storage.unit_of_work() as uow:
-            ecard = await uow.ecards.for_holder(account_id, client_id)
-            if ecard is None:
+            found = await uow.ecards.for_holder(account_id, client_id)
+            if found is None:
                 raise NotFound("no e-card is linked to this account and channel", code="ecard_not_found")
+            # The card is held first, as every card transition holds it before it changes the
+            # e-card: a loss report or unlock at a counter comes wholly before or after this.
+            card = await uow.cards.get_for_update(found.card_no)
+            ecard = await uow.ecards.get(found.sign_no) or found
             act = f"ecard_cancel:{ecard.sign_no}"
             if ecard.state == "invalid":
                 session = await uow.face_sessions.get(face_session_id)
                 if session is not None and session.account_id == account_id and session.spent_on == act:
                     return  # this very cancellation, sent again
                 raise Conflict("the e-card is no longer valid", code="ecard_invalid", state=ecard.state)
-            await spend_face_pass(uow, face_session_id, account_id=account_id, card_no=ecard.card_no,
-                                  act=act, now=now)
+            if not await spend_face_pass(uow, face_session_id, account_id=account_id, card_no=ecard.card_no,
+                                         act=act, now=now):
+                return
             await uow.ecards.set_state(ecard.sign_no, "invalid", now)
             await end_links_of(uow, ecard.sign_no, now, actor=client_id)
             await uow.ecard_usage.record(usage_event(ecard.sign_no, "cancelled", now,
                                                      await uow.channels.get(client_id), client_id))
-            card = await uow.cards.get(ecard.card_no)
             if card is not None:
                 summary = card.summary()
                 await uow.cards.add_event(CardEvent(
@@ -113,21 +122,24 @@ class HolderActs:
                            code="ecard_invalid", state=ecard.state)
         return ecard
 
-    async def _retried(self, face_session_id: str, account_id: int, act: str) -> bool:
-        """Whether this face session was spent on this very act already (a retry after a lost answer)."""
-        async with self._storage.unit_of_work() as uow:
-            session = await uow.face_sessions.get(face_session_id)
-        return session is not None and session.account_id == account_id and session.spent_on == act
-
     @staticmethod
-    def _proven(account_id: int, client_id: str, face_session_id: str, ecard: Ecard, act: str,
-                kind: UsageKind) -> Callable[[UnitOfWork, CardRecord, datetime], Awaitable[None]]:
+    def _proven(account_id: int, client_id: str, face_session_id: str, ecard: Ecard, kind: UsageKind, *,
+                stands: Callable[[CardRecord], bool]) -> Callable[[UnitOfWork, CardRecord, datetime], Awaitable[None]]:
         """The step the card transition runs with the card held: spend the face session on the act
-        and put the act in the e-card's usage history, both undone if the transition is refused."""
+        and put the act in the e-card's usage history, both undone if the transition is refused.
+
+        A session already spent on this act (a retry after a lost answer, or a twin request that
+        won) ends the transition with `_Done` while the card is as the act left it (`stands`);
+        once the card has moved on, the session is `409 face_session_used` like any spent one."""
+        act = f"{kind}:{ecard.card_no}"
 
         async def step(uow: UnitOfWork, card: CardRecord, at: datetime) -> None:
-            await spend_face_pass(uow, face_session_id, account_id=account_id, card_no=card.card_no,
-                                  act=act, now=at)
+            if not await spend_face_pass(uow, face_session_id, account_id=account_id, card_no=card.card_no,
+                                         act=act, now=at):
+                if stands(card):
+                    raise _Done
+                raise Conflict("this face session was used already; pass a new face verification",
+                               code="face_session_used")
             await uow.ecard_usage.record(usage_event(ecard.sign_no, kind, at, await uow.channels.get(client_id),
                                                      client_id))
 

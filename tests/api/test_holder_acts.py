@@ -212,6 +212,15 @@ async def test_one_face_session_proves_one_act_and_a_retry_of_it_is_answered_aga
     problem(await holder.cancel(session), 409, "face_session_used")
 
 
+async def test_a_retry_after_the_card_moved_on_is_refused_not_answered_as_done(world: World) -> None:
+    holder = await holder_with_ecard(world)
+    reported_with = await holder.face()
+    assert (await holder.report_loss(reported_with)).status_code == 200
+    assert (await holder.unlock(await holder.face())).json()["state"] == "active"
+    problem(await holder.report_loss(reported_with), 409, "face_session_used")
+    assert (await state_and_status(world, holder.headers))[0] == "active"
+
+
 async def test_a_claim_does_not_spend_the_session_it_relied_on(world: World) -> None:
     holder = await holder_with_ecard(world)
     session = await holder.face()

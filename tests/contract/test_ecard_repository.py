@@ -81,6 +81,19 @@ async def test_a_status_list_fills_to_its_limit_then_a_new_one_starts(storage: S
     assert info == StatusListInfo(id=second, size=4, revision=0)
 
 
+async def test_an_invalid_ecard_stays_invalid_whatever_a_later_write_says(storage: Storage) -> None:
+    async with storage.unit_of_work() as uow:
+        await arrange_holders(uow)
+        list_id = await new_list(uow)
+        assert await uow.ecards.add(ecard("S1", status_list=list_id, idx=1))
+        await uow.ecards.set_state("S1", "invalid", NOW + timedelta(minutes=1))
+        await uow.ecards.set_state("S1", "suspended", NOW + timedelta(minutes=2))
+        await uow.ecards.set_state("S1", "active", NOW + timedelta(minutes=3))
+        after = await uow.ecards.get("S1")
+    assert after is not None
+    assert (after.state, after.state_since) == ("invalid", NOW + timedelta(minutes=1))
+
+
 async def test_a_state_change_moves_the_list_revision(storage: Storage) -> None:
     async with storage.unit_of_work() as uow:
         await arrange_holders(uow)

@@ -4,7 +4,9 @@ database's conditional update decides who wins (on PostgreSQL the transactions t
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections import Counter
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import msgspec
@@ -14,10 +16,16 @@ from app.domain.accounts import SMS_CODE_MAX_TRIES, AccountService
 from app.domain.cards.model import Actor
 from app.domain.cards.service import CardService
 from app.domain.consent import AuthorizeRequest, ConsentService, IssuedTokens, OAuthError, s256
+from app.domain.ecards import EcardService
+from app.domain.face_sessions import StoredFaceEvidence, new_session
+from app.domain.holder_acts import HolderActs
+from app.domain.status_list import StatusListService
 from app.domain.uow import Storage
 from app.errors import DomainError, InvalidInput
+from app.security.jose import Signer
+from app.security.keys import load_key_store
 from app.security.secrets import digest
-from tests.contract.rows import NOW, VAULT, card, channel
+from tests.contract.rows import NOW, VAULT, arrange_holders, card, channel, realname_check
 
 APP_URI = "https://app.example.cn/cb"
 VERIFIER = "correct-horse-battery-staple-0123456789abcdef"
@@ -159,3 +167,102 @@ async def test_wrong_pins_entered_at_once_are_answered_as_one_after_another(stor
         after = await uow.cards.get("A00000001")
     assert after is not None
     assert after.pin.locked
+
+
+class HolderWorld:
+    """The e-card, card and holder-act services on one storage, with the holder's account and card
+    A00000001 (fresh face sessions on demand)."""
+
+    def __init__(self, storage: Storage, keys_dir: Path) -> None:
+        self.storage = storage
+        clock = FrozenClock(NOW)
+        signer = Signer(load_key_store(keys_dir, create=True, now=NOW))
+        self.ecards = EcardService(storage, clock, signer=signer, vault=VAULT, face=StoredFaceEvidence(storage),
+                                   status_lists=StatusListService(storage, clock, signer, "https://ecard.test"),
+                                   issuer="https://ecard.test")
+        self.cards = CardService(storage, clock, VAULT, self.ecards, pin_hasher=PlainPins())
+        self.acts = HolderActs(storage, clock, self.cards, self.ecards)
+        self.account = 0
+
+    async def arrange(self) -> None:
+        async with self.storage.unit_of_work() as uow:
+            self.account, _ = await arrange_holders(uow)
+
+    async def passed_session(self) -> str:
+        async with self.storage.unit_of_work() as uow:
+            check = realname_check(secrets.token_hex(4), self.account)
+            await uow.realname.add(check)
+            session = new_session(self.account, "demo-app", check.id, "A00000001", "p1", NOW, "actions")
+            assert await uow.face_sessions.add(session)
+            assert await uow.face_sessions.set_status(session.id, "deciding", expected="open")
+            assert await uow.face_sessions.set_status(session.id, "passed", expected="deciding", at=NOW)
+        return session.id
+
+    async def holder_id(self) -> str:
+        async with self.storage.unit_of_work() as uow:
+            record = await uow.cards.get("A00000001")
+        assert record is not None
+        return VAULT.unseal(record.id_sealed, context=b"A00000001").decode()
+
+
+async def test_a_cancelled_ecard_stays_invalid_when_a_counter_reports_its_card_lost_at_once(
+        storage: Storage, tmp_path: Path) -> None:
+    world = HolderWorld(storage, tmp_path / "keys")
+    await world.arrange()
+    holder_id = await world.holder_id()
+    for _ in range(6):
+        await world.passed_session()
+        issued = await world.ecards.claim(world.account, "demo-app")
+        proof = await world.passed_session()
+
+        async def cancel(proof: str) -> str:
+            await world.acts.cancel(world.account, "demo-app", proof)
+            return "cancelled"
+
+        async def report() -> str:
+            try:
+                await world.cards.report_loss("A00000001", "temporary", actor=TERMINAL)
+            except DomainError as refused:
+                return refused.code
+            return "reported"
+
+        assert sorted(await asyncio.gather(cancel(proof), report())) == ["cancelled", "reported"]
+        async with storage.unit_of_work() as uow:
+            after = await uow.ecards.get(issued.view.ecard.sign_no)
+        assert after is not None
+        assert after.state == "invalid"
+        await world.cards.unlock("A00000001", holder_id_number=holder_id, actor=TERMINAL)
+        async with storage.unit_of_work() as uow:
+            unlocked = await uow.ecards.get(issued.view.ecard.sign_no)
+        assert unlocked is not None
+        assert unlocked.state == "invalid"
+
+
+async def test_one_face_session_sent_for_two_acts_at_once_proves_one(storage: Storage, tmp_path: Path) -> None:
+    world = HolderWorld(storage, tmp_path / "keys")
+    await world.arrange()
+    await world.passed_session()
+    await world.ecards.claim(world.account, "demo-app")
+    proof = await world.passed_session()
+
+    async def act(name: str) -> str:
+        try:
+            if name == "cancel":
+                await world.acts.cancel(world.account, "demo-app", proof)
+            else:
+                await world.acts.report_loss(world.account, "demo-app", proof)
+        except DomainError as refused:
+            return refused.code
+        return name
+
+    outcomes = await asyncio.gather(act("cancel"), act("report"), act("report"))
+    # One act wins; a twin of the winning report is answered as a retry; the rest are refused.
+    assert ("cancel" in outcomes) != ("report" in outcomes)
+    assert set(outcomes) - {"cancel", "report"} <= {"face_session_used", "ecard_invalid"}
+    async with storage.unit_of_work() as uow:
+        record = await uow.cards.get("A00000001")
+        ecard = await uow.ecards.for_holder(world.account, "demo-app")
+    assert record is not None
+    assert ecard is not None
+    expected = ("invalid", "none") if "cancel" in outcomes else ("suspended", "temporary")
+    assert (ecard.state, record.loss_state) == expected

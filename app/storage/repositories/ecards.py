@@ -76,8 +76,8 @@ class SqlEcards:
                         replaced_by: str | None = None) -> None:
         await self._sql.run(
             "UPDATE ecards SET state = ?, state_since = CASE WHEN state = ? THEN state_since ELSE ? END,"
-            " replaced_by = COALESCE(?, replaced_by) WHERE sign_no = ?",
-            (state, state, ts(at), replaced_by, sign_no),
+            " replaced_by = COALESCE(?, replaced_by) WHERE sign_no = ? AND (state <> 'invalid' OR ? = 'invalid')",
+            (state, state, ts(at), replaced_by, sign_no, state),
         )
         await self._sql.run(
             "UPDATE status_lists SET revision = revision + 1, updated_at = ?"

@@ -68,7 +68,7 @@ class FakeEcards:
     async def set_state(self, sign_no: str, state: EcardState, at: datetime,
                         replaced_by: str | None = None) -> None:
         current = self._s.ecards.get(sign_no)
-        if current is None:
+        if current is None or (current.state == "invalid" and state != "invalid"):
             return
         changed = msgspec.structs.replace(
             current, state=state, state_since=current.state_since if current.state == state else at,
