@@ -19,7 +19,7 @@ import asyncpg
 
 from app.config import ConfigError
 from app.errors import Unavailable
-from app.storage.sql import Duplicate, Params, Row
+from app.storage.sql import Duplicate, Params, Row, text_params
 
 # Every process that opens the database migrates it under this advisory lock, one at a time.
 MIGRATION_LOCK = 0x6563617264  # "ecard"
@@ -62,16 +62,16 @@ class PgSql:
 
     async def one(self, query: str, params: Params = ()) -> Row | None:
         async with self._guarded(query):
-            row: Row | None = await self.connection.fetchrow(numbered(query), *params)
+            row: Row | None = await self.connection.fetchrow(numbered(query), *text_params(params))
         return row
 
     async def all(self, query: str, params: Params = ()) -> list[Row]:
         async with self._guarded(query):
-            return list(await self.connection.fetch(numbered(query), *params))
+            return list(await self.connection.fetch(numbered(query), *text_params(params)))
 
     async def run(self, query: str, params: Params = ()) -> int:
         async with self._guarded(query):
-            status: str = await self.connection.execute(numbered(query), *params)
+            status: str = await self.connection.execute(numbered(query), *text_params(params))
         # "UPDATE 3", "DELETE 0", "INSERT 0 1": the last number is the rows changed.
         last = status.rsplit(" ", 1)[-1]
         return int(last) if last.isdigit() else 0

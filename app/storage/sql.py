@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 import aiosqlite
 
+from app.errors import DomainError
+
 Params = Sequence[Any]
 
 
@@ -25,6 +27,16 @@ class Row(Protocol):
 
 class Duplicate(Exception):
     """A statement broke a unique (or primary key) constraint."""
+
+
+def text_params(params: Params) -> tuple[Any, ...]:
+    """The parameters of a statement, refused when a text holds the NUL character: PostgreSQL
+    cannot store it in text at all, so no database is asked to (a path, query or JSON string
+    with U+0000 is answered 400 `invalid_request` on every adapter, never a server error)."""
+    values = tuple(params)
+    if any(isinstance(value, str) and "\x00" in value for value in values):
+        raise DomainError("a text value contains the NUL character (U+0000)", code="invalid_request")
+    return values
 
 
 class Sql(Protocol):
@@ -51,7 +63,7 @@ class SqliteSql:
 
     async def one(self, query: str, params: Params = ()) -> Row | None:
         try:
-            cursor = await self.connection.execute(query, tuple(params))
+            cursor = await self.connection.execute(query, text_params(params))
         except sqlite3.IntegrityError as exc:
             raise _duplicate_or(exc) from exc
         row: sqlite3.Row | None = await cursor.fetchone()
@@ -59,12 +71,12 @@ class SqliteSql:
         return row
 
     async def all(self, query: str, params: Params = ()) -> list[Row]:
-        cursor = await self.connection.execute(query, tuple(params))
+        cursor = await self.connection.execute(query, text_params(params))
         return list(await cursor.fetchall())
 
     async def run(self, query: str, params: Params = ()) -> int:
         try:
-            cursor = await self.connection.execute(query, tuple(params))
+            cursor = await self.connection.execute(query, text_params(params))
         except sqlite3.IntegrityError as exc:
             raise _duplicate_or(exc) from exc
         return cursor.rowcount
