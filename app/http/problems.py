@@ -23,6 +23,10 @@ log = logging.getLogger("ecard.errors")
 
 PROBLEM_JSON = "application/problem+json"
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+_MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
+_MISSING_PARAMETER = re.compile(r"Missing required \w+ parameter '([^']+)'")
+# What Litestar reports for a request without the JSON body the operation takes.
+_NO_BODY = "'data'"
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -107,10 +111,16 @@ def _validation_problem(exc: ValidationException) -> Response[dict[str, Any]]:
     for e in errors:
         if not isinstance(e, dict):
             continue
-        unknown = _UNKNOWN_FIELD.search(str(e.get("message", "")))
-        key = unknown.group(1) if unknown else e.get("key")
+        message = str(e.get("message", ""))
+        if message == _NO_BODY:
+            return problem(400, "invalid_request", "this operation takes a JSON body", fields=[])
+        named = _UNKNOWN_FIELD.search(message) or _MISSING_FIELD.search(message)
+        key = named.group(1) if named else e.get("key")
         if key:
             fields.append(key)
+    parameter = _MISSING_PARAMETER.search(detail)
+    if parameter:
+        fields.append(parameter.group(1))
     if _is_json_syntax_error(detail):
         return problem(400, "malformed_json", "the request body is not valid JSON")
     return problem(400, "invalid_request", detail, fields=fields)

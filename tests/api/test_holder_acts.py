@@ -353,3 +353,22 @@ async def test_options_on_the_ecard_names_both_its_methods(world: World) -> None
     r = await world.client.options("/v1/ecards/me")
     assert r.status_code == 204
     assert r.headers["allow"] == "DELETE, GET, OPTIONS"
+
+
+@pytest.mark.parametrize(("send", "detail", "fields"), [
+    ({"content": b""}, "this operation takes a JSON body", []),
+    ({"json": {}}, "Object missing required field `face_session_id`", ["face_session_id"]),
+    ({"json": {"face_session_id": 5}}, "Expected `str`, got `int`", ["face_session_id"]),
+])
+async def test_a_bad_body_names_what_is_missing_or_wrong(
+        world: World, send: dict[str, Any], detail: str, fields: list[str]) -> None:
+    holder = await holder_with_ecard(world)
+    r = await world.client.post("/v1/ecards/me/loss-reports", headers=holder.headers, **send)
+    body = problem(r, 400, "invalid_request")
+    assert (body["detail"], body["fields"]) == (detail, fields)
+
+
+async def test_a_cancellation_without_its_face_session_names_the_parameter(world: World) -> None:
+    holder = await holder_with_ecard(world)
+    body = problem(await world.client.delete("/v1/ecards/me", headers=holder.headers), 400, "invalid_request")
+    assert body["fields"] == ["face_session_id"]
