@@ -321,20 +321,18 @@ class FamilyService:
         now = self._clock.now()
         async with self._storage.unit_of_work() as uow:
             relative = await _own_ecard(uow, account_id, client_id)
-            if relative.state != "active":
-                raise Conflict("only an active e-card can accept a family invitation", code="ecard_not_active",
-                               state=relative.state)
             invitation = await uow.family.invitation(code_hash)
             holder = await uow.ecards.get(invitation.holder_sign_no) if invitation else None
             if invitation is None or holder is None:
                 raise NotFound("no such family invitation", code="invitation_not_found")
             # Both cards are held (in one order, whoever asks) until the link is made, so that a card
-            # transition or a cancellation of either e-card comes wholly before or after it; the
-            # e-cards are read again under that hold.
+            # transition, a cancellation of either e-card or a twin acceptance comes wholly before
+            # or after it; the e-cards and the invitation are read again under that hold.
             for card_no in sorted({relative.card_no, holder.card_no}):
                 await uow.cards.get_for_update(card_no)
             relative = await uow.ecards.get(relative.sign_no) or relative
             holder = await uow.ecards.get(holder.sign_no) or holder
+            invitation = await uow.family.invitation(code_hash) or invitation
             if relative.state != "active":
                 raise Conflict("only an active e-card can accept a family invitation", code="ecard_not_active",
                                state=relative.state)
