@@ -160,6 +160,15 @@ def new_sign_no(aab301: str) -> str:
     return f"{aab301}E{secrets.token_hex(12).upper()}"
 
 
+async def holders_ecard(uow: UnitOfWork, account_id: int, client_id: str | None) -> Ecard:
+    """The e-card this account holds through this channel (any channel when None), a live one
+    before an invalid one; `404 ecard_not_found` when none is linked."""
+    ecard = await uow.ecards.for_holder(account_id, client_id)
+    if ecard is None:
+        raise NotFound("no e-card is linked to this account and channel", code="ecard_not_found")
+    return ecard
+
+
 class EcardService:
     def __init__(self, storage: Storage, clock: Clock, *, signer: Signer, vault: Vault,
                  face: FaceEvidence, status_lists: StatusListService, issuer: str) -> None:
@@ -220,10 +229,10 @@ class EcardService:
         """A fresh token for the holder's active e-card: the same sign number, a new expiry."""
         now = self._clock.now()
         async with self._storage.unit_of_work() as uow:
-            ecard = await uow.ecards.for_holder(account_id, client_id)
-            card = await uow.cards.get(ecard.card_no) if ecard else None
-            if ecard is None or card is None:
-                raise NotFound("no e-card is linked to this account and channel", code="ecard_not_found")
+            ecard = await holders_ecard(uow, account_id, client_id)
+            card = await uow.cards.get(ecard.card_no)
+            if card is None:
+                raise NotFound("the e-card's card is not on record", code="card_not_found")
             if ecard.state != "active" or not card_usable(card):
                 raise Conflict("only an active e-card can be renewed", code="ecard_not_active",
                                state=ecard.state)
@@ -238,10 +247,10 @@ class EcardService:
     async def me(self, account_id: int, client_id: str | None) -> EcardView:
         """The e-card this account holds through this channel (any channel when None)."""
         async with self._storage.unit_of_work() as uow:
-            ecard = await uow.ecards.for_holder(account_id, client_id)
-            card = await uow.cards.get(ecard.card_no) if ecard else None
-            if ecard is None or card is None:
-                raise NotFound("no e-card is linked to this account and channel", code="ecard_not_found")
+            ecard = await holders_ecard(uow, account_id, client_id)
+            card = await uow.cards.get(ecard.card_no)
+            if card is None:
+                raise NotFound("the e-card's card is not on record", code="card_not_found")
             return await self._view(uow, ecard, card)
 
     async def usage(self, account_id: int, client_id: str, *, limit: int = DEFAULT_PAGE,
@@ -249,18 +258,14 @@ class EcardService:
         """A page of the holder's e-card's usage history, newest first."""
         after = check_page(limit, cursor)
         async with self._storage.unit_of_work() as uow:
-            ecard = await uow.ecards.for_holder(account_id, client_id)
-            if ecard is None:
-                raise NotFound("no e-card is linked to this account and channel", code="ecard_not_found")
+            ecard = await holders_ecard(uow, account_id, client_id)
             return await read_page(uow, ecard.sign_no, after, limit)
 
     async def unlink(self, account_id: int, client_id: str | None, target_client_id: str) -> None:
         """Remove `target_client_id`'s link to the holder's e-card; other channels keep theirs."""
         now = self._clock.now()
         async with self._storage.unit_of_work() as uow:
-            ecard = await uow.ecards.for_holder(account_id, client_id)
-            if ecard is None:
-                raise NotFound("no e-card is linked to this account and channel", code="ecard_not_found")
+            ecard = await holders_ecard(uow, account_id, client_id)
             if await uow.ecards.unlink(ecard.sign_no, target_client_id) == 0:
                 raise NotFound(f"channel {target_client_id!r} holds no link to this e-card",
                                code="channel_not_linked")

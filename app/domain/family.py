@@ -25,7 +25,7 @@ import msgspec
 
 from app.domain.cards.model import card_usable
 from app.domain.ecard_usage import FamilyMember, UsageEvent, UsageKind
-from app.domain.ecards import Ecard
+from app.domain.ecards import Ecard, holders_ecard
 from app.domain.face_proof import spend_face_pass
 from app.domain.idnumber import mask_name
 from app.domain.limits import DailyLimit
@@ -217,13 +217,6 @@ async def end_links_of(uow: UnitOfWork, sign_no: str, at: datetime, *, reason: E
     return len(ended)
 
 
-async def _own_ecard(uow: UnitOfWork, account_id: int, client_id: str) -> Ecard:
-    ecard = await uow.ecards.for_holder(account_id, client_id)
-    if ecard is None:
-        raise NotFound("no e-card is linked to this account and channel", code="ecard_not_found")
-    return ecard
-
-
 async def _made_with(uow: UnitOfWork, code_hash: str, relative: Ecard) -> FamilyLink | None:
     """The live link the invitation made with `relative`, if it made one."""
     earlier = await uow.family.link_for_invitation(code_hash)
@@ -293,7 +286,7 @@ class FamilyService:
         now = self._clock.now()
         code = new_invitation_code()
         async with self._storage.unit_of_work() as uow:
-            holder = await _own_ecard(uow, account_id, client_id)
+            holder = await holders_ecard(uow, account_id, client_id)
             if holder.state == "invalid":
                 raise Conflict("an invalid e-card cannot invite relatives", code="ecard_not_active",
                                state=holder.state)
@@ -320,7 +313,7 @@ class FamilyService:
         act = f"family_accept:{code_hash}"
         now = self._clock.now()
         async with self._storage.unit_of_work() as uow:
-            relative = await _own_ecard(uow, account_id, client_id)
+            relative = await holders_ecard(uow, account_id, client_id)
             invitation = await uow.family.invitation(code_hash)
             holder = await uow.ecards.get(invitation.holder_sign_no) if invitation else None
             if invitation is None or holder is None:
@@ -374,14 +367,14 @@ class FamilyService:
     async def links(self, account_id: int, client_id: str) -> list[LinkView]:
         """The live links of the caller's e-card, both ways, oldest first."""
         async with self._storage.unit_of_work() as uow:
-            ecard = await _own_ecard(uow, account_id, client_id)
+            ecard = await holders_ecard(uow, account_id, client_id)
             return [await self._view(uow, link, ecard, other) for link, other in await _visible(uow, ecard)]
 
     async def end(self, account_id: int, client_id: str, link_id: str) -> None:
         """End a live link from either side; `family_link_not_found` for any other."""
         now = self._clock.now()
         async with self._storage.unit_of_work() as uow:
-            ecard = await _own_ecard(uow, account_id, client_id)
+            ecard = await holders_ecard(uow, account_id, client_id)
             link = await uow.family.link(link_id)
             if link is None or link.ended_at is not None or ecard.state == "invalid" \
                     or ecard.sign_no not in (link.holder_sign_no, link.relative_sign_no):
@@ -397,7 +390,7 @@ class FamilyService:
         its card usable; the relative side of a link is refused `not_link_holder`."""
         now = self._clock.now()
         async with self._storage.unit_of_work() as uow:
-            ecard = await _own_ecard(uow, account_id, client_id)
+            ecard = await holders_ecard(uow, account_id, client_id)
             visible = {link.id: (link, other) for link, other in await _visible(uow, ecard)}
             if link_id not in visible:
                 raise _not_found()

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING
 
 from app.domain.cards.model import Actor, CardEvent, LossKind
 from app.domain.ecard_usage import UsageKind, usage_event
+from app.domain.ecards import holders_ecard
 from app.domain.face_proof import spend_face_pass
 from app.domain.family import end_links_of
-from app.errors import Conflict, NotFound
+from app.errors import Conflict
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -81,9 +82,7 @@ class HolderActs:
         touched, and a later claim issues a new e-card."""
         now = self._clock.now()
         async with self._storage.unit_of_work() as uow:
-            found = await uow.ecards.for_holder(account_id, client_id)
-            if found is None:
-                raise NotFound("no e-card is linked to this account and channel", code="ecard_not_found")
+            found = await holders_ecard(uow, account_id, client_id)
             # The card is held first, as every card transition holds it before it changes the
             # e-card: a loss report or unlock at a counter comes wholly before or after this.
             card = await uow.cards.get_for_update(found.card_no)
@@ -114,9 +113,7 @@ class HolderActs:
     async def _ecard(self, account_id: int, client_id: str) -> Ecard:
         """The holder's e-card through this channel; its card is what the acts touch."""
         async with self._storage.unit_of_work() as uow:
-            ecard = await uow.ecards.for_holder(account_id, client_id)
-        if ecard is None:
-            raise NotFound("no e-card is linked to this account and channel", code="ecard_not_found")
+            ecard = await holders_ecard(uow, account_id, client_id)
         if ecard.state == "invalid":
             raise Conflict("the e-card is no longer valid; claim it again or go to a counter",
                            code="ecard_invalid", state=ecard.state)

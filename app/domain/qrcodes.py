@@ -21,9 +21,9 @@ import msgspec
 
 from app.domain.cards.model import card_usable
 from app.domain.ecard_usage import FamilyMember, usage_event
-from app.domain.ecards import Ecard
+from app.domain.ecards import Ecard, holders_ecard
 from app.domain.idnumber import mask_name
-from app.errors import Conflict, DomainError, Forbidden, Gone, NotFound
+from app.errors import Conflict, DomainError, Forbidden, Gone
 from app.security.secrets import digest
 
 if TYPE_CHECKING:
@@ -127,9 +127,7 @@ class QrCodeService:
         """A fresh code for the holder's active e-card, valid for 60 seconds and one scan."""
         now = self._clock.now()
         async with self._storage.unit_of_work() as uow:
-            ecard = await uow.ecards.for_holder(account_id, client_id)
-            if ecard is None:
-                raise NotFound("no e-card is linked to this account and channel", code="ecard_not_found")
+            ecard = await holders_ecard(uow, account_id, client_id)
             card = await uow.cards.get(ecard.card_no)
             if ecard.state != "active" or card is None or not card_usable(card):
                 raise Conflict("only an active e-card can show a QR code", code="ecard_not_active",

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Final, Literal, Protocol, get_args
 
 import msgspec
 
-from app.errors import DomainError, NotFound
+from app.domain.ecards import holders_ecard
+from app.errors import DomainError
 
 if TYPE_CHECKING:
     from app.domain.uow import Storage
@@ -119,9 +120,7 @@ class RecordService:
         """Monthly rows and their totals, filtered by insurance type and period."""
         kind = check_query(insurance, start, end)
         async with self._storage.unit_of_work() as uow:
-            ecard = await uow.ecards.for_holder(account_id, client_id)
-            if ecard is None:
-                raise NotFound("no e-card is linked to this account and channel", code="ecard_not_found")
+            ecard = await holders_ecard(uow, account_id, client_id)
             rows = tuple(await uow.records.contributions(ecard.person, kind, start, end))
         return ContributionStatement(rows=rows, totals=ContributionTotals(
             employer=sum(r.employer for r in rows), personal=sum(r.personal for r in rows),
@@ -130,8 +129,6 @@ class RecordService:
     async def medical_account(self, account_id: int, client_id: str) -> MedicalAccount:
         """The medical individual account's balance and its most recent entries, newest first."""
         async with self._storage.unit_of_work() as uow:
-            ecard = await uow.ecards.for_holder(account_id, client_id)
-            if ecard is None:
-                raise NotFound("no e-card is linked to this account and channel", code="ecard_not_found")
+            ecard = await holders_ecard(uow, account_id, client_id)
             entries = tuple(await uow.records.medical_entries(ecard.person, RECENT_ENTRIES))
         return MedicalAccount(balance=entries[0].balance if entries else None, entries=entries)
