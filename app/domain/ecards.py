@@ -72,6 +72,7 @@ class Ecard(msgspec.Struct, frozen=True, kw_only=True):
     expires_at: datetime
     state_since: datetime
     replaced_by: str | None = None
+    cancelled_at: datetime | None = None  # the holder cancelled it (from an app)
 
 
 class ChannelLink(msgspec.Struct, frozen=True, kw_only=True):
@@ -108,6 +109,11 @@ class EcardRepository(StatusListRepository, Protocol):
                         replaced_by: str | None = None) -> None:
         """Change the state and move its status list's revision. Invalid is final: an invalid
         e-card is never made active or suspended again, whatever a racing writer read."""
+        ...
+
+    async def cancel(self, sign_no: str, at: datetime) -> bool:
+        """Make a live e-card invalid at its holder's wish, noting when, and move its status list's
+        revision; False when it was invalid already."""
         ...
 
     async def renew(self, sign_no: str, expires_at: datetime) -> None: ...
@@ -297,9 +303,11 @@ class EcardService:
         ecard = await uow.ecards.live_for_card(card_no)
         if ecard is None and event == "replaced":
             # A formal loss has already invalidated the e-card; the replacement card still gets a
-            # fresh one, unless that e-card was reissued before.
+            # fresh one, unless that e-card was reissued before or its holder cancelled it (then
+            # only a new claim issues one).
             latest = await uow.ecards.latest_for_card(card_no)
-            ecard = latest if latest is not None and latest.replaced_by is None else None
+            reissue = latest is not None and latest.replaced_by is None and latest.cancelled_at is None
+            ecard = latest if reissue else None
         if ecard is None:
             return
         if ecard.state != target:

@@ -96,7 +96,7 @@ class HolderActs:
             if not await spend_face_pass(uow, face_session_id, account_id=account_id, card_no=ecard.card_no,
                                          act=act, now=now):
                 return
-            await uow.ecards.set_state(ecard.sign_no, "invalid", now)
+            await uow.ecards.cancel(ecard.sign_no, now)
             await end_links_of(uow, ecard.sign_no, now, actor=client_id)
             await uow.ecard_usage.record(usage_event(ecard.sign_no, "cancelled", now,
                                                      await uow.channels.get(client_id), client_id))

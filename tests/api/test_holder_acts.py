@@ -265,6 +265,29 @@ async def test_a_claim_after_cancelling_issues_a_new_ecard(world: World) -> None
     assert r.json()["ecard"]["state"] == "active"
 
 
+@pytest.mark.parametrize("formal_loss_first", [True, False])
+async def test_a_replacement_card_does_not_bring_back_an_ecard_its_holder_cancelled(
+        world: World, formal_loss_first: bool) -> None:
+    holder = await holder_with_ecard(world)
+    old = (await world.client.get("/v1/ecards/me", headers=holder.headers)).json()["sign_no"]
+    assert (await holder.cancel(await holder.face())).status_code == 204
+    bureau = await counter(world)
+    if formal_loss_first:
+        r = await world.client.post(f"/v1/cards/{CARD}/loss-reports", json={"kind": "formal"}, headers=bureau)
+        assert r.status_code == 200, r.text
+    r = await world.client.post(f"/v1/cards/{CARD}/replacements", headers=bureau,
+                                json={"holder_id_number": card_row(1)["id_number"]})
+    assert r.status_code == 201, r.text
+    new_card = r.json()["new_card"]
+    assert new_card["ecard_state"] is None
+    me = (await world.client.get("/v1/ecards/me", headers=holder.headers)).json()
+    assert (me["sign_no"], me["state"]) == (old, "invalid")
+    world.pass_face(holder.account_id, new_card["card_no"])
+    claimed = await world.client.post("/v1/ecards", headers=holder.headers)
+    assert claimed.status_code == 201, claimed.text
+    assert claimed.json()["ecard"]["card_no"] == new_card["card_no"]
+
+
 async def test_cancelling_again_answers_the_same_with_the_same_session_and_409_otherwise(
         world: World) -> None:
     holder = await holder_with_ecard(world)

@@ -94,6 +94,23 @@ async def test_an_invalid_ecard_stays_invalid_whatever_a_later_write_says(storag
     assert (after.state, after.state_since) == ("invalid", NOW + timedelta(minutes=1))
 
 
+async def test_a_cancellation_makes_a_live_ecard_invalid_once_and_notes_when(storage: Storage) -> None:
+    async with storage.unit_of_work() as uow:
+        await arrange_holders(uow)
+        list_id = await new_list(uow)
+        assert await uow.ecards.add(ecard("S1", status_list=list_id, idx=1))
+        first = await uow.ecards.cancel("S1", NOW + timedelta(minutes=1))
+        again = await uow.ecards.cancel("S1", NOW + timedelta(minutes=2))
+        after = await uow.ecards.get("S1")
+        info = await uow.ecards.status_list(list_id)
+    assert (first, again) == (True, False)
+    assert after is not None
+    assert (after.state, after.state_since, after.cancelled_at) == (
+        "invalid", NOW + timedelta(minutes=1), NOW + timedelta(minutes=1))
+    assert info is not None
+    assert info.revision >= 1
+
+
 async def test_a_state_change_moves_the_list_revision(storage: Storage) -> None:
     async with storage.unit_of_work() as uow:
         await arrange_holders(uow)

@@ -13,7 +13,7 @@ from app.storage.sql import Duplicate, Row, Sql
 
 _ECARD_COLUMNS = (
     "sign_no, person, card_no, state, sign_level, status_list, status_idx, issued_at, expires_at,"
-    " state_since, replaced_by"
+    " state_since, replaced_by, cancelled_at"
 )
 
 
@@ -23,6 +23,7 @@ def _ecard(row: Row) -> Ecard:
         sign_level=row["sign_level"], status_list=row["status_list"], status_idx=row["status_idx"],
         issued_at=from_ts(row["issued_at"]), expires_at=from_ts(row["expires_at"]),
         state_since=from_ts(row["state_since"]), replaced_by=row["replaced_by"],
+        cancelled_at=opt_ts(row["cancelled_at"]),
     )
 
 
@@ -38,10 +39,11 @@ class SqlEcards:
     async def add(self, ecard: Ecard) -> bool:
         try:
             await self._sql.run(
-                f"INSERT INTO ecards ({_ECARD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+                f"INSERT INTO ecards ({_ECARD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
                 (ecard.sign_no, ecard.person, ecard.card_no, ecard.state, ecard.sign_level,
                  ecard.status_list, ecard.status_idx, ts(ecard.issued_at), ts(ecard.expires_at),
-                 ts(ecard.state_since), ecard.replaced_by),
+                 ts(ecard.state_since), ecard.replaced_by,
+                 None if ecard.cancelled_at is None else ts(ecard.cancelled_at)),
             )
         except Duplicate:
             return False
@@ -82,6 +84,15 @@ class SqlEcards:
         await self._sql.run(
             "UPDATE status_lists SET revision = revision + 1, updated_at = ?"
             " WHERE id = (SELECT status_list FROM ecards WHERE sign_no = ?)", (ts(at), sign_no))
+
+    async def cancel(self, sign_no: str, at: datetime) -> bool:
+        changed = await self._sql.run(
+            "UPDATE ecards SET state = 'invalid', state_since = ?, cancelled_at = ?"
+            " WHERE sign_no = ? AND state <> 'invalid'", (ts(at), ts(at), sign_no))
+        await self._sql.run(
+            "UPDATE status_lists SET revision = revision + 1, updated_at = ?"
+            " WHERE id = (SELECT status_list FROM ecards WHERE sign_no = ?)", (ts(at), sign_no))
+        return changed == 1
 
     async def renew(self, sign_no: str, expires_at: datetime) -> None:
         await self._sql.run("UPDATE ecards SET expires_at = ? WHERE sign_no = ?",

@@ -65,6 +65,14 @@ class FakeEcards:
         newest_first = sorted((self._s.ecards[s] for s in linked), key=lambda e: e.issued_at, reverse=True)
         return min(newest_first, key=lambda e: e.state == "invalid", default=None)
 
+    async def cancel(self, sign_no: str, at: datetime) -> bool:
+        current = self._s.ecards.get(sign_no)
+        if current is None or current.state == "invalid":
+            return False
+        self._s.ecards[sign_no] = msgspec.structs.replace(current, state="invalid", state_since=at, cancelled_at=at)
+        await self.touch_status_list(current.status_list, at)
+        return True
+
     async def set_state(self, sign_no: str, state: EcardState, at: datetime,
                         replaced_by: str | None = None) -> None:
         current = self._s.ecards.get(sign_no)
