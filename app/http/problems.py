@@ -25,8 +25,10 @@ PROBLEM_JSON = "application/problem+json"
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
 _MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 _MISSING_PARAMETER = re.compile(r"Missing required \w+ parameter '([^']+)'")
-# What Litestar reports for a request without the JSON body the operation takes.
+# What Litestar reports for a request without the JSON body the operation takes, and the name it
+# gives the body as a whole.
 _NO_BODY = "'data'"
+_BODY = "data"
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -116,7 +118,7 @@ def _validation_problem(exc: ValidationException) -> Response[dict[str, Any]]:
             return problem(400, "invalid_request", "this operation takes a JSON body", fields=[])
         named = _UNKNOWN_FIELD.search(message) or _MISSING_FIELD.search(message)
         key = named.group(1) if named else e.get("key")
-        if key:
+        if key and key != _BODY:  # the body as a whole (`null`, a list): no field to name
             fields.append(key)
     parameter = _MISSING_PARAMETER.search(detail)
     if parameter:

@@ -77,10 +77,11 @@ class Flow:
         return channel
 
     def make_usable(self, admin_token: str, holders: list[tuple[str, str]]) -> list[str]:
-        """Fixture cards left reported lost are made usable again as a counter would, and what was
-        done is returned: the 300-day rule reports a card lost whose financial application was never
-        enabled (霍珀's), which a bank activation and an unlock lift; a temporary report left by an
-        interrupted run is unlocked. Holders not in fixtures/cards.jsonl are left as they are."""
+        """The fixture cards made usable, and kept so for the run, as a counter would; what was done
+        is returned. The 300-day rule reports a card lost whose financial application was never
+        enabled (霍珀's, collected in January 2025): a bank enables it first, so that the server's
+        sweep cannot report it lost in the middle of the run, and a counter then lifts a loss left
+        by the rule or by an interrupted run. Holders not in fixtures/cards.jsonl are left alone."""
         cards = {}
         for line in cards_file().read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
@@ -98,9 +99,10 @@ class Flow:
             card = self.http.get(f"/v1/cards/{card_no}", headers=headers)
             _expect(card, 200)
             loss = card.json()["loss"]["state"]
-            if loss == "overdue" and card.json()["financial"]["state"] != "active":
+            if card.json()["financial"]["state"] != "active":
                 _expect(self.http.post(f"/v1/cards/{card_no}/activations", headers=headers,
                                        json={"channel": "bank", "holder_id_number": id_number}), 200)
+                done.append(f"{name}'s card {card_no}: the financial application enabled at the bank")
             if loss in ("overdue", "temporary"):
                 _expect(self.http.post(f"/v1/cards/{card_no}/unlock", headers=headers,
                                        json={"holder_id_number": id_number}), 200)

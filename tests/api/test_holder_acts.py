@@ -382,11 +382,14 @@ async def test_options_on_the_ecard_names_both_its_methods(world: World) -> None
     ({"content": b""}, "this operation takes a JSON body", []),
     ({"json": {}}, "Object missing required field `face_session_id`", ["face_session_id"]),
     ({"json": {"face_session_id": 5}}, "Expected `str`, got `int`", ["face_session_id"]),
+    ({"content": b"null", "headers": {"content-type": "application/json"}}, "Expected `object`, got `null`", []),
+    ({"json": []}, "Expected `object`, got `array`", []),
 ])
 async def test_a_bad_body_names_what_is_missing_or_wrong(
         world: World, send: dict[str, Any], detail: str, fields: list[str]) -> None:
     holder = await holder_with_ecard(world)
-    r = await world.client.post("/v1/ecards/me/loss-reports", headers=holder.headers, **send)
+    headers = {**holder.headers, **send.pop("headers", {})}
+    r = await world.client.post("/v1/ecards/me/loss-reports", headers=headers, **send)
     body = problem(r, 400, "invalid_request")
     assert (body["detail"], body["fields"]) == (detail, fields)
 

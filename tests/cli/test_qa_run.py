@@ -32,6 +32,7 @@ def test_qa_run_walks_the_whole_flow_and_every_scenario_passes(server: str) -> N
     # Wide enough that no scenario's name wraps in the table.
     result = CliRunner().invoke(main, ["qa", "run", "--base-url", server], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
+    assert "card B37020002: the financial application enabled at the bank" in result.output
     assert "card B37020002 was reported lost (overdue): unlocked" in result.output
     summary = result.output.strip().splitlines()[-1]
     assert summary.endswith(" passed, 0 failed")
