@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Final, Literal, Protocol
 
 import msgspec
 
+from app.domain.idnumber import mask_name
 from app.errors import DomainError
 
 if TYPE_CHECKING:
@@ -82,6 +83,31 @@ def usage_event(sign_no: str, kind: UsageKind, at: datetime, party: Channel | No
     return UsageEvent(sign_no=sign_no, kind=kind, at=at, client_id=client_id,
                       party_name=party.name if party else client_id,
                       party_kind=party.kind if party else "unknown")
+
+
+async def family_member(uow: UnitOfWork, card_no: str) -> FamilyMember:
+    """The holder of a card as the other side of a family link sees them: masked."""
+    card = await uow.cards.get(card_no)
+    if card is None:
+        return FamilyMember(name="*", id_number="*")
+    return FamilyMember(name=mask_name(card.name), id_number=card.id_masked)
+
+
+async def record_on_both(uow: UnitOfWork, holder_sign_no: str, relative_sign_no: str, kind: UsageKind,
+                         at: datetime, client_id: str) -> None:
+    """`kind` in both e-cards' usage histories, each naming the other person (masked). The party is
+    the channel or relying party `client_id`, or the service itself when it is not a channel (the
+    card lifecycle ending links)."""
+    holder = await uow.ecards.get(holder_sign_no)
+    relative = await uow.ecards.get(relative_sign_no)
+    if holder is None or relative is None:
+        return
+    party = await uow.channels.get(client_id)
+    for ecard, other in ((holder, relative), (relative, holder)):
+        await uow.ecard_usage.record(UsageEvent(
+            sign_no=ecard.sign_no, kind=kind, at=at, client_id=client_id,
+            party_name=party.name if party else client_id, party_kind=party.kind if party else "service",
+            family_member=await family_member(uow, other.card_no)))
 
 
 class UsagePage(msgspec.Struct, frozen=True, kw_only=True):

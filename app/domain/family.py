@@ -24,10 +24,9 @@ from typing import TYPE_CHECKING, Final, Literal, Protocol
 import msgspec
 
 from app.domain.cards.model import card_usable
-from app.domain.ecard_usage import FamilyMember, UsageEvent, UsageKind
+from app.domain.ecard_usage import FamilyMember, family_member, record_on_both
 from app.domain.ecards import Ecard, holders_ecard
 from app.domain.face_proof import spend_face_pass
-from app.domain.idnumber import mask_name
 from app.domain.limits import DailyLimit
 from app.domain.qrcodes import IssuedQrCode, add_code
 from app.errors import Conflict, Forbidden, Gone, NotFound
@@ -35,7 +34,6 @@ from app.security.secrets import digest
 
 if TYPE_CHECKING:
     from app.clock import Clock
-    from app.domain.channels import Channel
     from app.domain.status_list import EcardState
     from app.domain.uow import Storage, UnitOfWork
 
@@ -171,35 +169,8 @@ def _used() -> Conflict:
     return Conflict("this invitation has been accepted already", code="invitation_used")
 
 
-async def _member(uow: UnitOfWork, ecard: Ecard) -> FamilyMember:
-    card = await uow.cards.get(ecard.card_no)
-    if card is None:
-        return FamilyMember(name="*", id_number="*")
-    return FamilyMember(name=mask_name(card.name), id_number=card.id_masked)
-
-
-def _event(sign_no: str, kind: UsageKind, at: datetime, party: Channel | None, client_id: str,
-           member: FamilyMember) -> UsageEvent:
-    # A party that is not a channel is the service itself (the card lifecycle ending links).
-    return UsageEvent(sign_no=sign_no, kind=kind, at=at, client_id=client_id,
-                      party_name=party.name if party else client_id,
-                      party_kind=party.kind if party else "service", family_member=member)
-
-
-async def record_on_both(uow: UnitOfWork, link: FamilyLink, kind: UsageKind, at: datetime, client_id: str) -> None:
-    """`kind` in both e-cards' usage histories, each naming the other person; the party is the
-    channel or relying party `client_id`."""
-    holder = await uow.ecards.get(link.holder_sign_no)
-    relative = await uow.ecards.get(link.relative_sign_no)
-    if holder is None or relative is None:
-        return
-    party = await uow.channels.get(client_id)
-    await uow.ecard_usage.record(_event(holder.sign_no, kind, at, party, client_id, await _member(uow, relative)))
-    await uow.ecard_usage.record(_event(relative.sign_no, kind, at, party, client_id, await _member(uow, holder)))
-
-
 async def _ended(uow: UnitOfWork, link: FamilyLink, at: datetime, actor: str, reason: EndReason) -> None:
-    await record_on_both(uow, link, "family_unlinked", at, actor)
+    await record_on_both(uow, link.holder_sign_no, link.relative_sign_no, "family_unlinked", at, actor)
     await uow.audit.record(at, "family.unlinked", actor=actor, subject=link.id,
                            detail={"holder": link.holder_sign_no, "relative": link.relative_sign_no,
                                    "reason": reason})
@@ -358,7 +329,7 @@ class FamilyService:
             if not await uow.family.consume_invitation(code_hash, relative.sign_no, now):
                 raise _used()
             link = await link_in_free_slot(uow, invitation, relative.sign_no, client_id, now)
-            await record_on_both(uow, link, "family_linked", now, client_id)
+            await record_on_both(uow, link.holder_sign_no, link.relative_sign_no, "family_linked", now, client_id)
             await uow.audit.record(now, "family.linked", actor=client_id, subject=link.id, detail={
                 "holder": holder.sign_no, "relative": relative.sign_no, "relation": link.relation,
                 "slot": link.slot, "face_session": face_session_id, "account_id": account_id})
@@ -405,4 +376,4 @@ class FamilyService:
 
     async def _view(self, uow: UnitOfWork, link: FamilyLink, mine: Ecard, other: Ecard) -> LinkView:
         role: Role = "holder" if link.holder_sign_no == mine.sign_no else "relative"
-        return LinkView(link=link, role=role, member=await _member(uow, other), member_state=other.state)
+        return LinkView(link=link, role=role, member=await family_member(uow, other.card_no), member_state=other.state)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Final, Literal, Protocol
 import msgspec
 
 from app.domain.cards.model import card_usable
-from app.domain.ecard_usage import FamilyMember, usage_event
+from app.domain.ecard_usage import FamilyMember, family_member, record_on_both, usage_event
 from app.domain.ecards import Ecard, holders_ecard
 from app.domain.idnumber import mask_name
 from app.errors import Conflict, DomainError, Forbidden, Gone
@@ -29,7 +29,6 @@ from app.security.secrets import digest
 if TYPE_CHECKING:
     from app.clock import Clock
     from app.domain.cards.model import CardRecord
-    from app.domain.channels import Channel
     from app.domain.ecards import EcardService
     from app.domain.uow import Storage, UnitOfWork
 
@@ -152,7 +151,7 @@ class QrCodeService:
                 if ecard is None or card is None:
                     refusal = "unknown"
                 elif record.presented_by is not None:
-                    family = await self._family(uow, record, ecard, card, scopes, now, channel, verifier)
+                    family = await self._family(uow, record, ecard, card, scopes, now, verifier)
                     if family is not None:
                         return family
                     refusal = "family_link_ended"
@@ -177,8 +176,7 @@ class QrCodeService:
         raise QrCodeInvalidError("this QR code was not issued by this service")
 
     async def _family(self, uow: UnitOfWork, record: QrCode, ecard: Ecard, card: CardRecord,
-                      scopes: frozenset[str], now: datetime, channel: Channel | None,
-                      verifier: str) -> Verification | None:
+                      scopes: frozenset[str], now: datetime, verifier: str) -> Verification | None:
         """A relative's card shown by a holder: described with the holder as presenter and recorded
         in both e-cards' histories; None when the link has ended since (or either e-card is invalid)."""
         presenter = await uow.ecards.get(record.presented_by) if record.presented_by else None
@@ -189,13 +187,9 @@ class QrCodeService:
                      if (link.holder_sign_no, link.relative_sign_no) == (presenter.sign_no, ecard.sign_no)), None)
         if link is None:
             return None
-        shown_by = FamilyMember(name=mask_name(presenter_card.name), id_number=presenter_card.id_masked)
-        relative = FamilyMember(name=mask_name(card.name), id_number=card.id_masked)
-        verification = msgspec.structs.replace(self._describe(ecard, card, scopes, now),
-                                               presented_by="family", presenter=shown_by)
-        for sign_no, member in ((ecard.sign_no, shown_by), (presenter.sign_no, relative)):
-            await uow.ecard_usage.record(msgspec.structs.replace(
-                usage_event(sign_no, "family_qrcode_verified", now, channel, verifier), family_member=member))
+        verification = msgspec.structs.replace(self._describe(ecard, card, scopes, now), presented_by="family",
+                                               presenter=await family_member(uow, presenter.card_no))
+        await record_on_both(uow, presenter.sign_no, ecard.sign_no, "family_qrcode_verified", now, verifier)
         await uow.audit.record(now, "family.qrcode_verified", actor=verifier, subject=ecard.sign_no, detail={
             "presenter": presenter.sign_no, "link_id": link.id, "card_usable": verification.card_usable,
             "state": ecard.state})
