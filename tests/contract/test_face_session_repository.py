@@ -247,7 +247,7 @@ async def test_a_passed_session_is_spent_on_one_act_whoever_races_for_it(storage
         async with storage.unit_of_work() as uow:
             return await uow.face_sessions.spend(passed.id, act, NOW)
 
-    acts = [f"act-{n}" for n in range(6)]
+    acts = [f"act-{n}" for n in range(50)]
     outcomes = await asyncio.gather(*(spend(act) for act in acts))
     assert outcomes.count(None) == 1
     winner = acts[outcomes.index(None)]
